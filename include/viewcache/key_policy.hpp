@@ -1,0 +1,57 @@
+#pragma once
+
+// CacheKeyPolicy: turns a request into the key its page is stored under.
+//
+// The key is the security boundary of a page cache. A cache keyed by URL alone
+// stores the page rendered for an anonymous visitor (with its "Log in" button)
+// and serves it to a signed-in user, or one user's personalised page to
+// another. A key policy must therefore put into the key every part of the
+// request that can change the rendered page, and it must be injective: two
+// requests that differ in a keyed part never share a key.
+//
+// AuthAwareKeyPolicy (auth_aware_key_policy.hpp) is the default:
+//
+//   GET /home, anonymous                  -> view//home/anon
+//   GET /course/explore?page=2, signed in -> view//course/explore/auth?page=2
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "viewcache/request.hpp"
+
+namespace viewcache {
+
+// Why a policy built no key for a request. A request without a key is served
+// by rendering it, and its page is never stored.
+enum class KeyStatus : std::uint8_t {
+  ok,
+  // The path holds a byte sequence that cannot occur in a path received from
+  // the network, such as a raw '?' or '#', or a '%' not followed by two hex
+  // digits. Keying it could make it share a key with a different request.
+  invalid_path,
+  // The same for the query: a raw '#' or a malformed percent escape.
+  invalid_query,
+  // The policy varies by user, the viewer is signed in, and the user id is empty.
+  missing_user_id,
+};
+
+// Returns a short lowercase name for status, such as "invalid-path", for logs
+// and for the detail parameter of Cache-Status.
+[[nodiscard]] std::string_view to_string(KeyStatus status) noexcept;
+
+class CacheKeyPolicy {
+ public:
+  virtual ~CacheKeyPolicy() = default;
+
+  // Appends the key for request to out and returns KeyStatus::ok, or returns
+  // another status and leaves out in an unspecified state. Appending lets a
+  // caller reuse one buffer across requests.
+  //
+  // Must be injective over the requests it accepts, deterministic, and safe to
+  // call from many threads at once.
+  [[nodiscard]] virtual KeyStatus append_key(const Request& request,
+                                             std::string& out) const = 0;
+};
+
+}  // namespace viewcache

@@ -1,0 +1,100 @@
+#pragma once
+
+// MemoryStore: a sharded, thread-safe, in-process Store bounded by bytes.
+//
+// Keys are spread over a power-of-two number of shards, each guarded by its own
+// mutex, so threads that touch different shards do not contend. Each entry has
+// its own TTL measured on an injectable monotonic Clock. The byte budget counts
+// key, page (Page::byte_size) and a fixed per-entry overhead, and is enforced
+// per shard (max_bytes / shards each), so the sum over shards never exceeds
+// max_bytes. A page larger than one shard's budget is not stored.
+//
+// Eviction is least-recently-used within a shard.
+// TODO: LRU loses to scan- and frequency-aware policies on real traces; the
+// policy is meant to be replaced once a trace replay shows which one wins.
+//
+//   auto store = std::make_shared<viewcache::MemoryStore>(
+//       viewcache::MemoryStore::Options{.max_bytes = 256 << 20});
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "viewcache/clock.hpp"
+#include "viewcache/store.hpp"
+
+namespace viewcache {
+
+namespace detail {
+class MemoryShard;
+}
+
+class MemoryStore final : public Store {
+ public:
+  struct Options {
+    // The most bytes all entries may occupy together. 64 MiB holds a few
+    // thousand typical pages, a reasonable start for one web process.
+    std::size_t max_bytes = std::size_t{64} << 20;
+
+    // The number of shards. A power of two from 1 to 4096. More shards mean
+    // less lock contention but a smaller per-shard budget, so the largest
+    // storable page is max_bytes / shards.
+    std::size_t shards = 16;
+
+    // The time source for TTLs. nullptr selects steady_clock().
+    std::shared_ptr<const Clock> clock;
+  };
+
+  // A plain snapshot of counters, summed over shards. Taken shard by shard,
+  // so it is not one atomic instant when other threads are writing.
+  struct Stats {
+    std::size_t entries = 0;
+    std::size_t bytes = 0;
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t inserts = 0;
+    std::uint64_t rejected = 0;           // pages larger than a shard's budget
+    std::uint64_t evicted_capacity = 0;   // removed to make room
+    std::uint64_t evicted_expired = 0;    // removed because their TTL ran out
+    std::uint64_t erased = 0;             // removed by erase() or replaced by put()
+  };
+
+  // The fixed bytes charged for each entry beyond its key and page: the entry
+  // node, its hash table slot, and the shared_ptr control block.
+  static const std::size_t entry_overhead;
+
+  // Throws std::invalid_argument naming the field when shards is not a power
+  // of two in [1, 4096] or max_bytes is smaller than shards.
+  MemoryStore();
+  explicit MemoryStore(Options options);
+  ~MemoryStore() override;
+
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  // Average O(1); locks one shard. Marks the entry most recently used.
+  [[nodiscard]] Hit get(std::string_view key) override;
+
+  // Average O(1) plus the evictions it causes; locks one shard.
+  bool put(std::string_view key, std::shared_ptr<const Page> page,
+           std::chrono::milliseconds ttl) override;
+
+  bool erase(std::string_view key) override;
+
+  // Locks every shard, one at a time.
+  void clear() override;
+
+  // Locks every shard, one at a time.
+  [[nodiscard]] Stats stats() const;
+
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+ private:
+  [[nodiscard]] detail::MemoryShard& shard_for(std::string_view key) const;
+
+  Options options_;
+  std::vector<std::unique_ptr<detail::MemoryShard>> shards_;
+};
+
+}  // namespace viewcache
