@@ -1,0 +1,62 @@
+#pragma once
+
+// HTML rendering for the example site. Every render function returns a whole
+// viewcache::Page for one audience and never reads the session, so its output
+// may be stored under a key that all viewers of that audience share.
+//
+// The one part of a page that differs between signed-in users, the user menu,
+// is left out of the stored page. A signed-in page carries user_menu_marker
+// where the menu goes, and the site calls fill_user_menu() on each response
+// after the cache lookup.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "viewcache/page.hpp"
+#include "viewcache/request.hpp"
+
+namespace lms {
+
+// The HTML comment that marks where a signed-in page gets its user menu.
+// Request data cannot produce it, because escape_html() escapes '<'.
+inline constexpr std::string_view user_menu_marker = "<!--lms:user-menu-->";
+
+// Escapes &, <, >, " and ' for use in HTML text and quoted attribute values.
+[[nodiscard]] std::string escape_html(std::string_view text);
+
+// Returns body with its first user_menu_marker replaced by the user menu for
+// user: an element with data-user="<user>", the name and a Log out form. A
+// body without the marker is returned unchanged.
+[[nodiscard]] std::string fill_user_menu(std::string_view body, std::string_view user);
+
+[[nodiscard]] viewcache::Page render_home(viewcache::Audience audience);
+
+// Renders explore page page_number (the raw "page" query parameter; empty
+// means 1). A value that is not a whole number gets status 400, a page past
+// the end gets 404.
+[[nodiscard]] viewcache::Page render_explore(viewcache::Audience audience,
+                                             std::string_view page_number);
+
+// Renders the course with course_id, or a 404 page when there is none.
+[[nodiscard]] viewcache::Page render_course(viewcache::Audience audience,
+                                            std::string_view course_id);
+
+// Renders a content page that shows the request it was rendered for: the
+// path and query as received (percent-encoded) and the decoded query
+// parameters. A page served for the wrong request shows the wrong path.
+[[nodiscard]] viewcache::Page render_content(
+    viewcache::Audience audience, std::string_view path, std::string_view query,
+    const std::multimap<std::string, std::string>& parameters);
+
+// Renders the dashboard. For a signed-in viewer it names the user and lists
+// their courses, so it may only be stored under a per-user key.
+[[nodiscard]] viewcache::Page render_dashboard(const viewcache::Viewer& viewer);
+
+// Renders the page for a rejected login: the invalid name and the rule.
+[[nodiscard]] std::string render_login_error(std::string_view user);
+
+// Renders the body of a 404 response for a path no route matches.
+[[nodiscard]] std::string render_not_found();
+
+}  // namespace lms

@@ -1,0 +1,235 @@
+#include "site.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include "pages.hpp"
+#include "viewcache/auth_aware_key_policy.hpp"
+
+namespace lms {
+namespace {
+
+constexpr std::size_t user_secret_bytes = 32;
+
+// The request-target split at its first '?'. httplib's Request::path is
+// percent-decoded, but the key policy needs the path as received, so that
+// /page/a%2Fb and /page/a/b stay two requests.
+struct Target {
+  std::string_view path;
+  std::string_view query;
+};
+
+Target split_target(std::string_view target) noexcept {
+  const std::size_t question_mark = target.find('?');
+  if (question_mark == std::string_view::npos) {
+    return {target, {}};
+  }
+  return {target.substr(0, question_mark), target.substr(question_mark + 1)};
+}
+
+std::string random_user_secret() {
+  std::array<unsigned char, user_secret_bytes> bytes{};
+  fill_random_bytes(bytes, "the secret for per-user cache keys");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string session_cookie(std::string_view id) {
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax", session_cookie_name, id);
+}
+
+std::string expired_session_cookie() {
+  return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax", session_cookie_name);
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  const auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+void redirect_to_home(httplib::Response& response) {
+  response.status = 303;
+  response.set_header("Location", "/home");
+  response.set_header("Cache-Control", "no-store");
+}
+
+}  // namespace
+
+Site::Site(Options options)
+    : store_(std::make_shared<viewcache::MemoryStore>()),
+      cache_(store_),
+      audience_options_{.ttl = options.ttl},
+      per_user_options_{
+          .ttl = options.ttl,
+          .key_policy = std::make_shared<const viewcache::AuthAwareKeyPolicy>(
+              viewcache::AuthAwareKeyPolicy::Options{
+                  .vary_by = viewcache::VariantScope::user,
+                  .user_secret = random_user_secret(),
+              }),
+      } {}
+
+template <typename Render>
+void Site::serve_cached(const httplib::Request& http_request, httplib::Response& response,
+                        Route route, const viewcache::CacheOptions& options, Render render) {
+  // The viewer comes from the server-side session only. user must outlive
+  // request, whose viewer points into it.
+  const std::optional<std::string> user = find_user(http_request);
+  const Target target = split_target(http_request.target);
+  const viewcache::Request request{
+      .method = http_request.method,
+      .path = target.path,
+      .query = target.query,
+      .viewer = user ? viewcache::Viewer::signed_in(*user) : viewcache::Viewer::anonymous(),
+  };
+
+  const viewcache::CacheResult result = cache_.cached(request, options, [&] {
+    renders_[static_cast<std::size_t>(route)].fetch_add(1, std::memory_order_relaxed);
+    return render(request.viewer);
+  });
+
+  // The stored page is shared by every viewer of its key, so the user menu is
+  // filled into a copy, per response.
+  const viewcache::Page& page = *result.page;
+  for (const viewcache::Header& header : page.headers) {
+    if (!equals_ignoring_case(header.name, "Content-Type")) {
+      response.set_header(header.name, header.value);
+    }
+  }
+  response.status = page.status;
+  response.set_content(user ? fill_user_menu(page.body, *user) : page.body,
+                       std::string(page.header("Content-Type")));
+
+  // Every response of a cached route depends on the session cookie, so a
+  // shared cache further down the line must not store it.
+  response.set_header("Cache-Control", "private");
+  response.set_header("Cache-Status", result.cache_status());
+}
+
+void Site::add_routes(httplib::Server& server) {
+  server.Get("/", [](const httplib::Request&, httplib::Response& response) {
+    response.set_redirect("/home");
+  });
+
+  server.Get("/home", [this](const httplib::Request& request, httplib::Response& response) {
+    serve_cached(request, response, Route::home, audience_options_,
+                 [](const viewcache::Viewer& viewer) { return render_home(viewer.audience); });
+  });
+
+  // Registered before /course/<id>, because httplib tries routes in order.
+  server.Get("/course/explore", [this](const httplib::Request& request,
+                                       httplib::Response& response) {
+    const std::string page_number = request.get_param_value("page");
+    serve_cached(request, response, Route::explore, audience_options_,
+                 [&](const viewcache::Viewer& viewer) {
+                   return render_explore(viewer.audience, page_number);
+                 });
+  });
+
+  server.Get("/course/([^/]+)", [this](const httplib::Request& request,
+                                       httplib::Response& response) {
+    const std::string course_id = request.matches[1];
+    serve_cached(request, response, Route::course, audience_options_,
+                 [&](const viewcache::Viewer& viewer) {
+                   return render_course(viewer.audience, course_id);
+                 });
+  });
+
+  server.Get("/page/.+", [this](const httplib::Request& request, httplib::Response& response) {
+    const Target target = split_target(request.target);
+    serve_cached(request, response, Route::content, audience_options_,
+                 [&](const viewcache::Viewer& viewer) {
+                   return render_content(viewer.audience, target.path, target.query,
+                                         request.params);
+                 });
+  });
+
+  server.Get("/dashboard", [this](const httplib::Request& request, httplib::Response& response) {
+    serve_cached(request, response, Route::dashboard, per_user_options_,
+                 [](const viewcache::Viewer& viewer) { return render_dashboard(viewer); });
+  });
+
+  server.Post("/login", [this](const httplib::Request& request, httplib::Response& response) {
+    log_in(request, response);
+  });
+  const auto log_out_handler = [this](const httplib::Request& request,
+                                      httplib::Response& response) {
+    log_out(request, response);
+  };
+  server.Post("/logout", log_out_handler);
+  server.Get("/logout", log_out_handler);
+
+  server.Get("/stats", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(stats_json(), "application/json");
+  });
+}
+
+std::optional<std::string> Site::find_user(const httplib::Request& request) const {
+  const std::string cookie_header = request.get_header_value("Cookie");
+  const std::string_view id = find_session_cookie(cookie_header);
+  if (id.empty()) {
+    return std::nullopt;
+  }
+  return sessions_.find_user(id);
+}
+
+void Site::log_in(const httplib::Request& request, httplib::Response& response) {
+  const std::string user = request.get_param_value("user");
+  if (!is_valid_user_name(user)) {
+    fmt::print(stderr, "viewcache-lms: rejected login with invalid user name {:?}\n", user);
+    response.status = 400;
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(render_login_error(user), "text/html; charset=utf-8");
+    return;
+  }
+
+  // A new login always gets a new session id, and the old one stops working.
+  const std::string cookie_header = request.get_header_value("Cookie");
+  if (const std::string_view old_id = find_session_cookie(cookie_header); !old_id.empty()) {
+    sessions_.erase(old_id);
+  }
+  const std::string id = sessions_.create(user);
+
+  fmt::print(stderr, "viewcache-lms: {} logged in\n", user);
+  response.set_header("Set-Cookie", session_cookie(id));
+  redirect_to_home(response);
+}
+
+void Site::log_out(const httplib::Request& request, httplib::Response& response) {
+  const std::string cookie_header = request.get_header_value("Cookie");
+  if (const std::string_view id = find_session_cookie(cookie_header); !id.empty()) {
+    if (const std::optional<std::string> user = sessions_.find_user(id)) {
+      fmt::print(stderr, "viewcache-lms: {} logged out\n", *user);
+    }
+    sessions_.erase(id);
+  }
+
+  response.set_header("Set-Cookie", expired_session_cookie());
+  redirect_to_home(response);
+}
+
+std::string Site::stats_json() const {
+  const viewcache::MemoryStore::Stats stats = store_->stats();
+  const auto renders = [this](Route route) {
+    return renders_[static_cast<std::size_t>(route)].load(std::memory_order_relaxed);
+  };
+  return fmt::format(
+      R"({{"store":{{"entries":{},"bytes":{},"hits":{},"misses":{},"inserts":{},"rejected":{},)"
+      R"("evicted_capacity":{},"evicted_expired":{},"erased":{}}},)"
+      R"("renders":{{"home":{},"explore":{},"course":{},"page":{},"dashboard":{}}},)"
+      R"("sessions":{}}})"
+      "\n",
+      stats.entries, stats.bytes, stats.hits, stats.misses, stats.inserts, stats.rejected,
+      stats.evicted_capacity, stats.evicted_expired, stats.erased, renders(Route::home),
+      renders(Route::explore), renders(Route::course), renders(Route::content),
+      renders(Route::dashboard), sessions_.size());
+}
+
+}  // namespace lms
