@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <tuple>
 
 #include "digest.hpp"
 #include "key_encoding.hpp"
@@ -97,6 +96,30 @@ std::optional<std::string_view> find_vary_value(const Request& request,
     }
   }
   return std::nullopt;
+}
+
+// Rewrites the query at [query_begin, out.size()) with its parameters in
+// order of name, then of position, which makes the sort stable.
+void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
+  KeyBuffer copy;
+  copy.append(out.view().substr(query_begin));
+  const std::string_view all = copy.view();
+  const auto name_of = [all, query_begin](const Parameter& parameter) {
+    return all.substr(parameter.name_begin - query_begin, parameter.name_end - parameter.name_begin);
+  };
+  std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
+    const int order = name_of(a).compare(name_of(b));
+    return order < 0 || (order == 0 && a.position < b.position);
+  });
+
+  out.truncate(query_begin);
+  for (const Parameter& parameter : parameters) {
+    if (out.size() > query_begin) {
+      out.push_back('&');
+    }
+    out.append(all.substr(parameter.name_begin - query_begin,
+                          parameter.value_end - parameter.name_begin));
+  }
 }
 
 // Replaces the key at [begin, out.size()), longer than max_bytes, by its first
@@ -260,12 +283,15 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
                                                                : KeyStatus::invalid_query;
   }
 
-  // Each parameter is written in canonical form into scratch, where the
-  // ignore and allow lists see its canonical name.
-  KeyBuffer scratch;
+  // Parameters are written in canonical form straight after the '?', where
+  // the ignore and allow lists see their canonical names. Only when they are
+  // out of order is the region copied aside and written again, sorted.
+  out.push_back('?');
+  const std::size_t query_begin = out.size();
+  const bool filters = !query.ignore.empty() || query.allow.has_value();
   Parameters parameters;
+  bool sorted = true;
   std::string_view rest = request.query;
-  std::uint32_t position = 0;
   while (!rest.empty()) {
     const std::size_t amp = rest.find('&');
     const std::string_view raw = rest.substr(0, amp);
@@ -274,44 +300,44 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
       continue;  // "a=1&&b=2" has the same parameters as "a=1&b=2"
     }
 
+    const std::size_t start = out.size();
+    if (!parameters.empty()) {
+      out.push_back('&');
+    }
+    const auto name_begin = static_cast<std::uint32_t>(out.size());
     const std::size_t equals = raw.find('=');
-    Parameter parameter{.position = position++};
-    parameter.name_begin = static_cast<std::uint32_t>(scratch.size());
-    if (!detail::append_canonical(raw.substr(0, equals), rules, scratch)) {
+    if (!detail::append_canonical(raw.substr(0, equals), rules, out)) {
       return KeyStatus::invalid_query;
     }
-    parameter.name_end = static_cast<std::uint32_t>(scratch.size());
-
-    const std::string_view name =
-        scratch.view().substr(parameter.name_begin, parameter.name_end - parameter.name_begin);
-    if (!keeps_parameter(name)) {
-      scratch.truncate(parameter.name_begin);
+    const auto name_end = static_cast<std::uint32_t>(out.size());
+    const std::string_view name = out.view().substr(name_begin, name_end - name_begin);
+    if (filters && !keeps_parameter(name)) {
+      out.truncate(start);
       continue;
     }
 
     if (equals != std::string_view::npos) {
-      scratch.push_back('=');
-      if (!detail::append_canonical(raw.substr(equals + 1), rules, scratch)) {
+      out.push_back('=');
+      if (!detail::append_canonical(raw.substr(equals + 1), rules, out)) {
         return KeyStatus::invalid_query;
       }
     }
-    parameter.value_end = static_cast<std::uint32_t>(scratch.size());
+    const Parameter parameter{name_begin, name_end, static_cast<std::uint32_t>(out.size()),
+                              static_cast<std::uint32_t>(parameters.size())};
+    if (!parameters.empty()) {
+      const Parameter& previous = parameters.back();
+      sorted = sorted && out.view().substr(previous.name_begin, previous.name_end -
+                                                                     previous.name_begin) <= name;
+    }
     parameters.push_back(parameter);
   }
 
-  const std::string_view all = scratch.view();
-  const auto name_of = [all](const Parameter& parameter) {
-    return all.substr(parameter.name_begin, parameter.name_end - parameter.name_begin);
-  };
-  std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
-    return std::tuple{name_of(a), a.position} < std::tuple{name_of(b), b.position};
-  });
-
-  char separator = '?';
-  for (const Parameter& parameter : parameters) {
-    out.push_back(separator);
-    out.append(all.substr(parameter.name_begin, parameter.value_end - parameter.name_begin));
-    separator = '&';
+  if (parameters.empty()) {
+    out.truncate(query_begin - 1);  // no parameter kept: no '?'
+    return KeyStatus::ok;
+  }
+  if (!sorted) {
+    write_sorted(parameters, query_begin, out);
   }
   return KeyStatus::ok;
 }

@@ -1,29 +1,9 @@
 #include "key_encoding.hpp"
 
-#include <array>
-
 #include "ascii.hpp"
 
 namespace viewcache::detail {
 namespace {
-
-constexpr std::array<unsigned char, 256> make_class_table() {
-  std::array<unsigned char, 256> table{};
-  for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = unreserved_class;
-  for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = unreserved_class;
-  for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = unreserved_class;
-  for (const char c : std::string_view{"-._~"}) table[static_cast<unsigned char>(c)] = unreserved_class;
-  for (const char c : std::string_view{"!$&'()*,;="}) table[static_cast<unsigned char>(c)] = sub_delim_class;
-  table['+'] = plus_class;
-  for (const char c : std::string_view{":@/"}) table[static_cast<unsigned char>(c)] = path_extra_class;
-  table['?'] = question_class;
-  table['#'] = hash_class;
-  return table;
-}
-
-constexpr std::array<unsigned char, 256> class_table = make_class_table();
-
-constexpr unsigned path_keep = unreserved_class | sub_delim_class | plus_class | path_extra_class;
 
 void append_escape(unsigned char byte, KeyBuffer& out) {
   const char escape[3] = {'%', hex_digit_upper(byte >> 4U), hex_digit_upper(byte)};
@@ -44,25 +24,6 @@ void append_run(std::string_view run, bool fold_lower, KeyBuffer& out) {
 }
 
 }  // namespace
-
-unsigned char_class(char c) noexcept { return class_table[static_cast<unsigned char>(c)]; }
-
-ComponentRules received_path_rules(bool fold_lower) noexcept {
-  return {.keep_mask = path_keep,
-          .reject_mask = question_class | hash_class,
-          .fold_lower = fold_lower};
-}
-
-ComponentRules decoded_path_rules(bool fold_lower) noexcept {
-  return {.keep_mask = path_keep, .decoded = true, .fold_lower = fold_lower};
-}
-
-ComponentRules query_rules(bool plus_is_space) noexcept {
-  const unsigned keep = path_keep | question_class;
-  return {.keep_mask = plus_is_space ? keep & ~plus_class : keep,
-          .reject_mask = hash_class,
-          .plus_is_space = plus_is_space};
-}
 
 bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
   std::size_t i = 0;

@@ -4,6 +4,7 @@
 // percent-encoding of path and query components, dot-segment removal, the
 // strict encoding of variant values, and glob patterns for parameter names.
 
+#include <array>
 #include <string_view>
 
 #include "viewcache/key_buffer.hpp"
@@ -34,13 +35,46 @@ inline constexpr unsigned path_extra_class = 8U;    // : @ /
 inline constexpr unsigned question_class = 16U;     // ?
 inline constexpr unsigned hash_class = 32U;         // #
 
-[[nodiscard]] unsigned char_class(char c) noexcept;
+inline constexpr unsigned path_keep =
+    unreserved_class | sub_delim_class | plus_class | path_extra_class;
+
+constexpr std::array<unsigned char, 256> make_class_table() {
+  std::array<unsigned char, 256> table{};
+  const auto mark = [&table](std::string_view characters, unsigned char bits) {
+    for (const char c : characters) table[static_cast<unsigned char>(c)] = bits;
+  };
+  mark("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~", unreserved_class);
+  mark("!$&'()*,;=", sub_delim_class);
+  mark("+", plus_class);
+  mark(":@/", path_extra_class);
+  mark("?", question_class);
+  mark("#", hash_class);
+  return table;
+}
+
+inline constexpr std::array<unsigned char, 256> class_table = make_class_table();
+
+// Inline because it runs once per byte of every key.
+inline unsigned char_class(char c) noexcept { return class_table[static_cast<unsigned char>(c)]; }
 
 // Rules for a path received from the network, for a decoded path, and for a
 // query parameter name or value.
-[[nodiscard]] ComponentRules received_path_rules(bool fold_lower) noexcept;
-[[nodiscard]] ComponentRules decoded_path_rules(bool fold_lower) noexcept;
-[[nodiscard]] ComponentRules query_rules(bool plus_is_space) noexcept;
+constexpr ComponentRules received_path_rules(bool fold_lower) noexcept {
+  return {.keep_mask = path_keep,
+          .reject_mask = question_class | hash_class,
+          .fold_lower = fold_lower};
+}
+
+constexpr ComponentRules decoded_path_rules(bool fold_lower) noexcept {
+  return {.keep_mask = path_keep, .decoded = true, .fold_lower = fold_lower};
+}
+
+constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
+  const unsigned keep = path_keep | question_class;
+  return {.keep_mask = plus_is_space ? keep & ~plus_class : keep,
+          .reject_mask = hash_class,
+          .plus_is_space = plus_is_space};
+}
 
 // Appends component in canonical form (RFC 3986 section 6.2.2): escapes get
 // uppercase hex, escaped unreserved bytes are decoded, bytes that may not
