@@ -39,40 +39,13 @@ const std::vector<std::string>& paths() {
 Page make_page() { return Page{.headers = {{"Content-Type", "text/html"}},
                                .body = std::string(page_bytes, 'x')}; }
 
-// The default key for a typical request, built into a reused buffer.
-void BM_KeyBuild_AuthAware(benchmark::State& state) {
-  const AuthAwareKeyPolicy policy;
-  std::string key;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    key.clear();
-    const Request request{.path = paths()[i++ % key_count], .query = "page=2&sort=name",
-                          .viewer = Viewer::signed_in("alice")};
-    benchmark::DoNotOptimize(policy.append_key(request, key));
-    benchmark::DoNotOptimize(key.data());
-  }
-}
-BENCHMARK(BM_KeyBuild_AuthAware);
-
-// Baseline: the URL-plus-audience key a hand-written cache concatenates,
-// without escaping.
-void BM_KeyBuild_NaiveConcat(benchmark::State& state) {
-  std::size_t i = 0;
-  for (auto _ : state) {
-    std::string key = "view/" + paths()[i++ % key_count] + "/auth?" + "page=2&sort=name";
-    benchmark::DoNotOptimize(key.data());
-  }
-}
-BENCHMARK(BM_KeyBuild_NaiveConcat);
-
 std::shared_ptr<MemoryStore> make_filled_store() {
   auto store = std::make_shared<MemoryStore>(MemoryStore::Options{.max_bytes = std::size_t{256} << 20});
   const auto page = std::make_shared<const Page>(make_page());
   const AuthAwareKeyPolicy policy;
   for (const std::string& path : paths()) {
-    std::string key;
-    (void)policy.append_key({.path = path, .viewer = Viewer::anonymous()}, key);
-    store->put(key, page, std::chrono::hours{1});
+    const auto key = policy.key({.path = path, .viewer = Viewer::anonymous()});
+    store->put(*key, page, std::chrono::hours{1});
   }
   return store;
 }

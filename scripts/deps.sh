@@ -10,6 +10,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev
 )
+# Tools that only some commands need, such as the fuzzer's clang, come in
+# through this variable.
+read -r -a extra <<< "${VIEWCACHE_EXTRA_PACKAGES:-}"
+packages+=("${extra[@]}")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,87 +1,151 @@
 #include "viewcache/auth_aware_key_policy.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <boost/container/small_vector.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <stdexcept>
 
-#include "ascii.hpp"
+#include "digest.hpp"
+#include "key_encoding.hpp"
 
 namespace viewcache {
 namespace {
 
 constexpr std::string_view key_prefix = "view/";
-constexpr std::size_t user_digest_bytes = 16;  // 128 bits of HMAC-SHA-256
+constexpr std::size_t min_secret_bytes = 16;
+constexpr std::size_t user_digest_bytes = 16;  // 128 of HMAC-SHA-256's 256 bits
+constexpr char digest_marker = '#';             // never appears in a key otherwise
 
-constexpr bool is_unreserved(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
-}
+// One query parameter, as offsets into the buffer its canonical form is in.
+struct Parameter {
+  std::uint32_t name_begin = 0;
+  std::uint32_t name_end = 0;
+  std::uint32_t value_end = 0;  // == name_end when the parameter has no '='
+  std::uint32_t position = 0;   // order received, for a stable sort
+};
 
-constexpr bool is_sub_delim(char c) noexcept {
-  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-         c == '+' || c == ',' || c == ';' || c == '=';
-}
+// Typical queries have a few parameters; more spill to the heap.
+using Parameters = boost::container::small_vector<Parameter, 16>;
 
-// RFC 3986 section 3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
-constexpr bool is_path_char(char c) noexcept {
-  return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/';
-}
-
-// RFC 3986 section 3.4: query = *( pchar / "/" / "?" ).
-constexpr bool is_query_char(char c) noexcept { return is_path_char(c) || c == '?'; }
-
-void append_escaped_byte(unsigned char byte, std::string& out) {
-  out.push_back('%');
-  out.push_back(detail::hex_digit_upper(byte >> 4U));
-  out.push_back(detail::hex_digit_upper(byte));
-}
-
-// Writes component in the canonical form of RFC 3986 section 6.2.2: escapes
-// get uppercase hex digits, escaped unreserved characters are decoded, and
-// bytes that may not appear raw (space, controls, non-ASCII) are escaped, which
-// is how a client would have sent them. Returns false for input that has no
-// such form: a '%' not followed by two hex digits, or a raw byte for which
-// is_delimiter is true (its escaped form means something else).
-template <typename IsAllowed, typename IsDelimiter>
-bool append_canonical(std::string_view component, IsAllowed is_allowed,
-                      IsDelimiter is_delimiter, std::string& out) {
-  for (std::size_t i = 0; i < component.size(); ++i) {
-    const char c = component[i];
-    if (c == '%') {
-      if (component.size() - i < 3) {
-        return false;
-      }
-      if (!detail::is_hex_digit(component[i + 1]) || !detail::is_hex_digit(component[i + 2])) {
-        return false;
-      }
-      const auto byte = static_cast<unsigned char>(detail::hex_value(component[i + 1]) * 16 +
-                                                   detail::hex_value(component[i + 2]));
-      if (is_unreserved(static_cast<char>(byte))) {
-        out.push_back(static_cast<char>(byte));
-      } else {
-        append_escaped_byte(byte, out);
-      }
-      i += 2;
-    } else if (is_delimiter(c)) {
-      return false;
-    } else if (is_allowed(c)) {
-      out.push_back(c);
-    } else {
-      append_escaped_byte(static_cast<unsigned char>(c), out);
+void validate_globs(const std::vector<std::string>& patterns, std::string_view option) {
+  for (const std::string& pattern : patterns) {
+    if (const std::string_view error = detail::glob_error(pattern); !error.empty()) {
+      throw std::invalid_argument(fmt::format(
+          "AuthAwareKeyPolicy: {} pattern \"{}\" is invalid because {}; use '*', '?', "
+          "\"[a-z]\" and '\\' escapes, such as \"utm_*\"",
+          option, pattern, error));
     }
   }
-  return true;
 }
 
-void append_hex(const unsigned char* bytes, std::size_t count, std::string& out) {
-  for (std::size_t i = 0; i < count; ++i) {
-    out.push_back(detail::hex_digit_upper(bytes[i] >> 4U));
-    out.push_back(detail::hex_digit_upper(bytes[i]));
+bool is_vary_name(std::string_view name) noexcept {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+void validate(const AuthAwareKeyPolicy::Options& options) {
+  if (options.vary_by == VariantScope::user && options.user_secret.size() < min_secret_bytes) {
+    throw std::invalid_argument(fmt::format(
+        "AuthAwareKeyPolicy: user_secret has {} bytes but vary_by is VariantScope::user, which "
+        "needs at least {}; set it to a random secret from your configuration, such as the "
+        "output of `openssl rand -hex 32`",
+        options.user_secret.size(), min_secret_bytes));
   }
+  if (options.max_key_bytes < AuthAwareKeyPolicy::min_key_bytes) {
+    throw std::invalid_argument(fmt::format(
+        "AuthAwareKeyPolicy: max_key_bytes is {}, too small for the prefix and the 64-digit "
+        "digest of a long key; use at least {}, such as 250 for memcached",
+        options.max_key_bytes, AuthAwareKeyPolicy::min_key_bytes));
+  }
+
+  for (std::size_t i = 0; i < options.vary.size(); ++i) {
+    const std::string& name = options.vary[i];
+    if (!is_vary_name(name)) {
+      throw std::invalid_argument(fmt::format(
+          "AuthAwareKeyPolicy: vary name \"{}\" is invalid; use lowercase letters, digits, "
+          "'_' and '-', such as \"locale\"",
+          name));
+    }
+    if (std::find(options.vary.begin(), options.vary.begin() + static_cast<std::ptrdiff_t>(i),
+                  name) != options.vary.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw std::invalid_argument(fmt::format(
+          "AuthAwareKeyPolicy: vary name \"{}\" is listed twice; list each dimension once", name));
+    }
+  }
+
+  const QueryMode mode = options.query.mode;
+  if (mode == QueryMode::raw && (!options.query.ignore.empty() || options.query.allow)) {
+    throw std::invalid_argument(
+        "AuthAwareKeyPolicy: query.ignore and query.allow need QueryMode::sorted, but "
+        "query.mode is QueryMode::raw; remove the lists or use QueryMode::sorted");
+  }
+  validate_globs(options.query.ignore, "query.ignore");
+  if (options.query.allow) {
+    validate_globs(*options.query.allow, "query.allow");
+  }
+}
+
+std::optional<std::string_view> find_vary_value(const Request& request,
+                                                std::string_view name) noexcept {
+  for (const VaryValue& value : request.vary) {
+    if (value.name == name) {
+      return value.value;
+    }
+  }
+  return std::nullopt;
+}
+
+// Rewrites the query at [query_begin, out.size()) with its parameters in
+// order of name, then of position, which makes the sort stable.
+void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
+  KeyBuffer copy;
+  copy.append(out.view().substr(query_begin));
+  const std::string_view all = copy.view();
+  const auto name_of = [all, query_begin](const Parameter& parameter) {
+    return all.substr(parameter.name_begin - query_begin, parameter.name_end - parameter.name_begin);
+  };
+  std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
+    const int order = name_of(a).compare(name_of(b));
+    return order < 0 || (order == 0 && a.position < b.position);
+  });
+
+  out.truncate(query_begin);
+  for (const Parameter& parameter : parameters) {
+    if (out.size() > query_begin) {
+      out.push_back('&');
+    }
+    out.append(all.substr(parameter.name_begin - query_begin,
+                          parameter.value_end - parameter.name_begin));
+  }
+}
+
+// Replaces the key at [begin, out.size()), longer than max_bytes, by its first
+// bytes, the marker and the hex SHA-256 of the whole key, so the result is
+// exactly max_bytes long.
+void shorten(KeyBuffer& out, std::size_t begin, std::size_t max_bytes) {
+  const detail::Sha256 digest = detail::sha256(out.view().substr(begin));
+  out.truncate(begin + max_bytes - 1 - 2 * detail::sha256_bytes);
+  out.push_back(digest_marker);
+  detail::append_hex(digest.data(), digest.size(), out);
 }
 
 }  // namespace
+
+struct AuthAwareKeyPolicy::UserDigest {
+  explicit UserDigest(std::string_view secret) : hmac(secret) {}
+  detail::Hmac hmac;
+};
+
+std::optional<std::string> CacheKeyPolicy::key(const Request& request) const {
+  KeyBuffer buffer;
+  if (append_key(request, buffer) != KeyStatus::ok) {
+    return std::nullopt;
+  }
+  return buffer.str();
+}
 
 std::string_view to_string(KeyStatus status) noexcept {
   switch (status) {
@@ -93,6 +157,10 @@ std::string_view to_string(KeyStatus status) noexcept {
       return "invalid-query";
     case KeyStatus::missing_user_id:
       return "missing-user-id";
+    case KeyStatus::missing_role:
+      return "missing-role";
+    case KeyStatus::missing_vary_value:
+      return "missing-vary-value";
   }
   return "unknown";
 }
@@ -100,60 +168,189 @@ std::string_view to_string(KeyStatus status) noexcept {
 AuthAwareKeyPolicy::AuthAwareKeyPolicy() : AuthAwareKeyPolicy(Options{}) {}
 
 AuthAwareKeyPolicy::AuthAwareKeyPolicy(Options options) : options_(std::move(options)) {
-  if (options_.vary_by == VariantScope::user && options_.user_secret.empty()) {
-    throw std::invalid_argument(
-        "AuthAwareKeyPolicy: user_secret is empty but vary_by is VariantScope::user; "
-        "set user_secret to a random secret of at least 16 bytes from your configuration");
+  validate(options_);
+
+  // Sorted, so the order in which an application lists dimensions does not
+  // change its keys.
+  std::sort(options_.vary.begin(), options_.vary.end());
+
+  if (options_.vary_by == VariantScope::user) {
+    user_digest_ = std::make_unique<const UserDigest>(options_.user_secret);
   }
 }
 
-KeyStatus AuthAwareKeyPolicy::append_key(const Request& request, std::string& out) const {
+AuthAwareKeyPolicy::~AuthAwareKeyPolicy() = default;
+AuthAwareKeyPolicy::AuthAwareKeyPolicy(AuthAwareKeyPolicy&&) noexcept = default;
+AuthAwareKeyPolicy& AuthAwareKeyPolicy::operator=(AuthAwareKeyPolicy&&) noexcept = default;
+
+KeyStatus AuthAwareKeyPolicy::append_key(const Request& request, KeyBuffer& out) const {
+  const std::size_t begin = out.size();
   out.append(key_prefix);
 
-  const auto is_path_delimiter = [](char c) { return c == '?' || c == '#'; };
-  if (!append_canonical(request.path, is_path_char, is_path_delimiter, out)) {
-    return KeyStatus::invalid_path;
-  }
-
-  out.push_back('/');
-  if (const KeyStatus status = append_variant(request.viewer, out); status != KeyStatus::ok) {
+  if (const KeyStatus status = append_path(request, out); status != KeyStatus::ok) {
     return status;
   }
 
-  // An empty query and no query are the same request, so neither gets a '?'.
-  if (request.query.empty()) {
-    return KeyStatus::ok;
+  out.push_back('/');
+  if (const KeyStatus status = append_variant(request, out); status != KeyStatus::ok) {
+    return status;
   }
-  out.push_back('?');
-  const auto is_query_delimiter = [](char c) { return c == '#'; };
-  if (!append_canonical(request.query, is_query_char, is_query_delimiter, out)) {
-    return KeyStatus::invalid_query;
+
+  if (const KeyStatus status = append_query(request, out); status != KeyStatus::ok) {
+    return status;
+  }
+
+  if (out.size() - begin > options_.max_key_bytes) {
+    shorten(out, begin, options_.max_key_bytes);
   }
   return KeyStatus::ok;
 }
 
-KeyStatus AuthAwareKeyPolicy::append_variant(const Viewer& viewer, std::string& out) const {
+KeyStatus AuthAwareKeyPolicy::append_path(const Request& request, KeyBuffer& out) const {
+  const PathOptions& path = options_.path;
+  const bool fold_lower = path.letter_case == PathCase::fold_lower;
+  const detail::ComponentRules rules = request.path_form == PathForm::decoded
+                                           ? detail::decoded_path_rules(fold_lower)
+                                           : detail::received_path_rules(fold_lower);
+
+  const std::size_t begin = out.size();
+  if (!detail::append_canonical(request.path, rules, out)) {
+    return KeyStatus::invalid_path;
+  }
+  // Only an absolute path (origin-form, RFC 9112 section 3.2.1) has dot
+  // segments to resolve; anything else is keyed as received.
+  if (path.remove_dot_segments && out.size() > begin && out.view()[begin] == '/') {
+    detail::remove_dot_segments(out, begin);
+  }
+  if (path.trailing_slash == TrailingSlash::strip) {
+    while (out.size() > begin + 1 && out.view().back() == '/') {
+      out.truncate(out.size() - 1);
+    }
+  }
+
+  // An empty path and "/" are the same resource for http and https
+  // (RFC 3986 section 6.2.3).
+  if (out.size() == begin) {
+    out.push_back('/');
+  }
+  return KeyStatus::ok;
+}
+
+KeyStatus AuthAwareKeyPolicy::append_variant(const Request& request, KeyBuffer& out) const {
+  const Viewer& viewer = request.viewer;
   if (viewer.audience == Audience::anonymous) {
     out.append("anon");
-    return KeyStatus::ok;
-  }
-  if (options_.vary_by == VariantScope::audience) {
+  } else if (options_.vary_by == VariantScope::audience) {
     out.append("auth");
+  } else if (options_.vary_by == VariantScope::role) {
+    if (viewer.role.empty()) {
+      return KeyStatus::missing_role;
+    }
+    out.append("role-");
+    detail::append_strict(viewer.role, out);
+  } else {
+    if (viewer.user_id.empty()) {
+      return KeyStatus::missing_user_id;
+    }
+    const detail::Sha256 digest = user_digest_->hmac.sign(viewer.user_id);
+    out.append("user-");
+    detail::append_hex(digest.data(), user_digest_bytes, out);
+  }
+
+  for (const std::string& name : options_.vary) {
+    const std::optional<std::string_view> value = find_vary_value(request, name);
+    if (!value) {
+      return KeyStatus::missing_vary_value;
+    }
+    out.push_back(';');
+    out.append(name);
+    out.push_back('=');
+    detail::append_strict(*value, out);
+  }
+  return KeyStatus::ok;
+}
+
+KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& out) const {
+  const QueryOptions& query = options_.query;
+  if (request.query.empty()) {
     return KeyStatus::ok;
   }
-  if (viewer.user_id.empty()) {
-    return KeyStatus::missing_user_id;
+
+  const detail::ComponentRules rules = detail::query_rules(query.plus_is_space);
+  if (query.mode == QueryMode::raw) {
+    out.push_back('?');
+    return detail::append_canonical(request.query, rules, out) ? KeyStatus::ok
+                                                               : KeyStatus::invalid_query;
   }
 
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  HMAC(EVP_sha256(), options_.user_secret.data(), static_cast<int>(options_.user_secret.size()),
-       reinterpret_cast<const unsigned char*>(viewer.user_id.data()), viewer.user_id.size(),
-       digest, &digest_size);
+  // Parameters are written in canonical form straight after the '?', where
+  // the ignore and allow lists see their canonical names. Only when they are
+  // out of order is the region copied aside and written again, sorted.
+  out.push_back('?');
+  const std::size_t query_begin = out.size();
+  const bool filters = !query.ignore.empty() || query.allow.has_value();
+  Parameters parameters;
+  bool sorted = true;
+  std::string_view rest = request.query;
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view raw = rest.substr(0, amp);
+    rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+    if (raw.empty()) {
+      continue;  // "a=1&&b=2" has the same parameters as "a=1&b=2"
+    }
 
-  out.append("user-");
-  append_hex(digest, user_digest_bytes, out);
+    const std::size_t start = out.size();
+    if (!parameters.empty()) {
+      out.push_back('&');
+    }
+    const auto name_begin = static_cast<std::uint32_t>(out.size());
+    const std::size_t equals = raw.find('=');
+    if (!detail::append_canonical(raw.substr(0, equals), rules, out)) {
+      return KeyStatus::invalid_query;
+    }
+    const auto name_end = static_cast<std::uint32_t>(out.size());
+    const std::string_view name = out.view().substr(name_begin, name_end - name_begin);
+    if (filters && !keeps_parameter(name)) {
+      out.truncate(start);
+      continue;
+    }
+
+    if (equals != std::string_view::npos) {
+      out.push_back('=');
+      if (!detail::append_canonical(raw.substr(equals + 1), rules, out)) {
+        return KeyStatus::invalid_query;
+      }
+    }
+    const Parameter parameter{name_begin, name_end, static_cast<std::uint32_t>(out.size()),
+                              static_cast<std::uint32_t>(parameters.size())};
+    if (!parameters.empty()) {
+      const Parameter& previous = parameters.back();
+      sorted = sorted && out.view().substr(previous.name_begin, previous.name_end -
+                                                                     previous.name_begin) <= name;
+    }
+    parameters.push_back(parameter);
+  }
+
+  if (parameters.empty()) {
+    out.truncate(query_begin - 1);  // no parameter kept: no '?'
+    return KeyStatus::ok;
+  }
+  if (!sorted) {
+    write_sorted(parameters, query_begin, out);
+  }
   return KeyStatus::ok;
+}
+
+bool AuthAwareKeyPolicy::keeps_parameter(std::string_view canonical_name) const noexcept {
+  const QueryOptions& query = options_.query;
+  const auto matches = [canonical_name](const std::string& pattern) {
+    return detail::glob_match(pattern, canonical_name);
+  };
+  if (std::any_of(query.ignore.begin(), query.ignore.end(), matches)) {
+    return false;
+  }
+  return !query.allow || std::any_of(query.allow->begin(), query.allow->end(), matches);
 }
 
 }  // namespace viewcache

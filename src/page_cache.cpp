@@ -65,7 +65,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     return lookup;
   }
 
-  if (Store::Hit hit = store_->get(lookup.key)) {
+  if (Store::Hit hit = store_->get(lookup.key.view())) {
     lookup.result.outcome = CacheOutcome::hit;
     lookup.result.page = std::move(hit.page);
     lookup.result.ttl = hit.ttl_left;
@@ -91,7 +91,7 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
     return result;
   }
 
-  if (!store_->put(lookup.key, result.page, options.ttl)) {
+  if (!store_->put(lookup.key.view(), result.page, options.ttl)) {
     result.decision = StoreDecision::store_declined;
     return result;
   }
@@ -101,11 +101,11 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
 }
 
 bool PageCache::invalidate(const Request& request, const CacheOptions& options) {
-  std::string key;
+  KeyBuffer key;
   if (policy_for(options).append_key(request, key) != KeyStatus::ok) {
     return false;
   }
-  return store_->erase(key);
+  return store_->erase(key.view());
 }
 
 }  // namespace viewcache

@@ -173,7 +173,7 @@ TEST_F(PageCacheTest, CacheStatusValues) {
 
 TEST_F(PageCacheTest, RoutePolicyOverridesDefault) {
   auto per_user = std::make_shared<const AuthAwareKeyPolicy>(
-      AuthAwareKeyPolicy::Options{.vary_by = VariantScope::user, .user_secret = "s"});
+      AuthAwareKeyPolicy::Options{.vary_by = VariantScope::user, .user_secret = "page-cache-test-secret"});
   const CacheOptions options{.ttl = seconds{60}, .key_policy = per_user};
   const Request alice{.path = "/dashboard", .viewer = Viewer::signed_in("alice")};
   const Request bob{.path = "/dashboard", .viewer = Viewer::signed_in("bob")};

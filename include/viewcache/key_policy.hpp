@@ -15,9 +15,11 @@
 //   GET /course/explore?page=2, signed in -> view//course/explore/auth?page=2
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "viewcache/key_buffer.hpp"
 #include "viewcache/request.hpp"
 
 namespace viewcache {
@@ -34,6 +36,10 @@ enum class KeyStatus : std::uint8_t {
   invalid_query,
   // The policy varies by user, the viewer is signed in, and the user id is empty.
   missing_user_id,
+  // The policy varies by role, the viewer is signed in, and the role is empty.
+  missing_role,
+  // The policy names a vary dimension that the request has no value for.
+  missing_vary_value,
 };
 
 // Returns a short lowercase name for status, such as "invalid-path", for logs
@@ -45,13 +51,15 @@ class CacheKeyPolicy {
   virtual ~CacheKeyPolicy() = default;
 
   // Appends the key for request to out and returns KeyStatus::ok, or returns
-  // another status and leaves out in an unspecified state. Appending lets a
-  // caller reuse one buffer across requests.
+  // another status and leaves out in an unspecified state.
   //
-  // Must be injective over the requests it accepts, deterministic, and safe to
-  // call from many threads at once.
-  [[nodiscard]] virtual KeyStatus append_key(const Request& request,
-                                             std::string& out) const = 0;
+  // Must be injective over the requests it accepts, deterministic across
+  // processes and builds, and safe to call from many threads at once.
+  [[nodiscard]] virtual KeyStatus append_key(const Request& request, KeyBuffer& out) const = 0;
+
+  // Returns the key for request, or std::nullopt when append_key() returns
+  // another status than KeyStatus::ok. Allocates; for tests and tools.
+  [[nodiscard]] std::optional<std::string> key(const Request& request) const;
 };
 
 }  // namespace viewcache

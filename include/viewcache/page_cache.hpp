@@ -116,7 +116,7 @@ class PageCache {
  private:
   struct Lookup {
     CacheResult result;
-    std::string key;  // empty when the request bypasses the store
+    KeyBuffer key;  // empty when the request bypasses the store
   };
 
   [[nodiscard]] const CacheKeyPolicy& policy_for(const CacheOptions& options) const noexcept;

@@ -16,6 +16,7 @@
 //   };
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace viewcache {
@@ -34,13 +35,36 @@ struct Viewer {
   // keyed digest of it into keys, never the id itself.
   std::string_view user_id;
 
+  // The named group the signed-in viewer belongs to, such as "staff", for
+  // routes that vary by role. Empty when the application has none.
+  std::string_view role;
+
   static constexpr Viewer anonymous() noexcept { return {}; }
 
-  static constexpr Viewer signed_in(std::string_view user_id = {}) noexcept {
-    return {Audience::signed_in, user_id};
+  static constexpr Viewer signed_in(std::string_view user_id = {},
+                                    std::string_view role = {}) noexcept {
+    return {Audience::signed_in, user_id, role};
   }
 
   friend constexpr bool operator==(const Viewer&, const Viewer&) = default;
+};
+
+// How the path in a Request is encoded.
+enum class PathForm : std::uint8_t {
+  // As the server received it: percent-encoded, so "%2F" and "/" differ.
+  received,
+  // Already percent-decoded by the framework. The key policy encodes every
+  // byte that needs it, "%" included. A decoded path cannot tell "%2F" from
+  // "/", so adapters that have the received path should pass that instead.
+  decoded,
+};
+
+// A value the application resolved for one vary dimension of a request, such
+// as {"locale", "en"} from Accept-Language. The resolved value goes into the
+// key, not the raw header, so "en-US" and "en-GB" can share the "en" entry.
+struct VaryValue {
+  std::string_view name;
+  std::string_view value;
 };
 
 // A non-owning view of one request. Every string_view must stay valid for the
@@ -50,13 +74,19 @@ struct Request {
   // RFC 9110 section 9.1 defines method names.
   std::string_view method = "GET";
 
-  // The path as the server received it: percent-encoded, without the query.
+  // The path without the query, in the form path_form states.
   std::string_view path;
 
   // The query string without the leading '?'. Empty means no query.
   std::string_view query;
 
   Viewer viewer;
+
+  PathForm path_form = PathForm::received;
+
+  // Values for the vary dimensions a route's key policy names. Dimensions the
+  // policy does not name are ignored.
+  std::span<const VaryValue> vary;
 };
 
 }  // namespace viewcache

@@ -1,0 +1,236 @@
+#include "key_encoding.hpp"
+
+#include "ascii.hpp"
+
+namespace viewcache::detail {
+namespace {
+
+void append_escape(unsigned char byte, KeyBuffer& out) {
+  const char escape[3] = {'%', hex_digit_upper(byte >> 4U), hex_digit_upper(byte)};
+  out.append({escape, 3});
+}
+
+// Appends a run of bytes that are kept raw, lowercasing letters on request.
+void append_run(std::string_view run, bool fold_lower, KeyBuffer& out) {
+  const std::size_t begin = out.size();
+  out.append(run);
+  if (!fold_lower) {
+    return;
+  }
+  char* bytes = out.data();
+  for (std::size_t i = begin; i < out.size(); ++i) {
+    bytes[i] = to_lower(bytes[i]);
+  }
+}
+
+}  // namespace
+
+bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
+  std::size_t i = 0;
+  while (i < component.size()) {
+    // Most bytes of a typical path are kept as they are: append them in runs.
+    const std::size_t run_begin = i;
+    while (i < component.size() && (char_class(component[i]) & rules.keep_mask) != 0) {
+      ++i;
+    }
+    if (i > run_begin) {
+      append_run(component.substr(run_begin, i - run_begin), rules.fold_lower, out);
+    }
+    if (i == component.size()) {
+      break;
+    }
+
+    const char c = component[i];
+    if (c == '%' && !rules.decoded) {
+      if (component.size() - i < 3 || !is_hex_digit(component[i + 1]) ||
+          !is_hex_digit(component[i + 2])) {
+        return false;
+      }
+      const auto byte =
+          static_cast<unsigned char>(hex_value(component[i + 1]) * 16 + hex_value(component[i + 2]));
+      if ((char_class(static_cast<char>(byte)) & unreserved_class) != 0) {
+        const char decoded = static_cast<char>(byte);
+        out.push_back(rules.fold_lower ? to_lower(decoded) : decoded);
+      } else {
+        append_escape(byte, out);
+      }
+      i += 3;
+    } else if ((char_class(c) & rules.reject_mask) != 0) {
+      return false;
+    } else if (c == '+' && rules.plus_is_space) {
+      out.append("%20");
+      ++i;
+    } else {
+      append_escape(static_cast<unsigned char>(c), out);
+      ++i;
+    }
+  }
+  return true;
+}
+
+void append_strict(std::string_view value, KeyBuffer& out) {
+  for (const char c : value) {
+    if ((char_class(c) & unreserved_class) != 0) {
+      out.push_back(c);
+    } else {
+      append_escape(static_cast<unsigned char>(c), out);
+    }
+  }
+}
+
+void append_hex(const unsigned char* bytes, std::size_t count, KeyBuffer& out) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const char pair[2] = {hex_digit_upper(bytes[i] >> 4U), hex_digit_upper(bytes[i])};
+    out.append({pair, 2});
+  }
+}
+
+// The algorithm of RFC 3986 section 5.2.4, run in place: the output never
+// grows past the input, so the write position never overtakes the read one.
+void remove_dot_segments(KeyBuffer& out, std::size_t begin) {
+  char* bytes = out.data();
+  std::size_t read = begin;
+  std::size_t end = out.size();
+  std::size_t write = begin;
+
+  const auto input_starts_with = [&](std::string_view prefix) {
+    return end - read >= prefix.size() && std::string_view{bytes + read, prefix.size()} == prefix;
+  };
+  const auto input_is = [&](std::string_view whole) {
+    return end - read == whole.size() && std::string_view{bytes + read, whole.size()} == whole;
+  };
+  const auto drop_last_output_segment = [&] {
+    while (write > begin && bytes[write - 1] != '/') {
+      --write;
+    }
+    if (write > begin) {
+      --write;
+    }
+  };
+
+  while (read < end) {
+    if (input_starts_with("../")) {
+      read += 3;
+    } else if (input_starts_with("./")) {
+      read += 2;
+    } else if (input_starts_with("/./")) {
+      read += 2;
+    } else if (input_is("/.")) {
+      end = read + 1;  // the input becomes "/"
+    } else if (input_starts_with("/../")) {
+      read += 3;
+      drop_last_output_segment();
+    } else if (input_is("/..")) {
+      end = read + 1;
+      drop_last_output_segment();
+    } else if (input_is(".") || input_is("..")) {
+      read = end;
+    } else {
+      // Move the first segment, with its leading '/', to the output.
+      do {
+        bytes[write++] = bytes[read++];
+      } while (read < end && bytes[read] != '/');
+    }
+  }
+  out.truncate(write);
+}
+
+std::string_view glob_error(std::string_view pattern) noexcept {
+  if (pattern.empty()) {
+    return "the pattern is empty";
+  }
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      if (++i == pattern.size()) {
+        return "the pattern ends in an unescaped '\\'";
+      }
+    } else if (pattern[i] == '[') {
+      std::size_t close = i + 1;
+      if (close < pattern.size() && (pattern[close] == '!' || pattern[close] == '^')) {
+        ++close;
+      }
+      if (close < pattern.size() && pattern[close] == ']') {
+        ++close;  // a ']' first in the set is a member, as in POSIX globs
+      }
+      close = pattern.find(']', close);
+      if (close == std::string_view::npos) {
+        return "a '[' has no closing ']'";
+      }
+      i = close;
+    }
+  }
+  return {};
+}
+
+namespace {
+
+// Matches c against the set that starts after '[' at pattern[i]; sets i to the
+// closing ']'.
+bool set_matches(std::string_view pattern, std::size_t& i, char c) noexcept {
+  ++i;
+  bool negated = false;
+  if (pattern[i] == '!' || pattern[i] == '^') {
+    negated = true;
+    ++i;
+  }
+  bool matched = false;
+  bool first = true;
+  for (; first || pattern[i] != ']'; ++i, first = false) {
+    const char low = pattern[i];
+    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
+      matched = matched || (low <= c && c <= pattern[i + 2]);
+      i += 2;
+    } else {
+      matched = matched || c == low;
+    }
+  }
+  return matched != negated;
+}
+
+}  // namespace
+
+// Iterative matching with one backtrack point for the last '*', which is
+// linear in practice and never recurses.
+bool glob_match(std::string_view pattern, std::string_view text) noexcept {
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star_p = std::string_view::npos;
+  std::size_t star_t = 0;
+
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+      continue;
+    }
+    if (p < pattern.size()) {
+      std::size_t next = p;
+      bool matched = false;
+      if (pattern[p] == '?') {
+        matched = true;
+      } else if (pattern[p] == '[') {
+        matched = set_matches(pattern, next, text[t]);
+      } else if (pattern[p] == '\\') {
+        matched = pattern[++next] == text[t];
+      } else {
+        matched = pattern[p] == text[t];
+      }
+      if (matched) {
+        p = next + 1;
+        ++t;
+        continue;
+      }
+    }
+    if (star_p == std::string_view::npos) {
+      return false;
+    }
+    p = star_p + 1;
+    t = ++star_t;
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+}  // namespace viewcache::detail
