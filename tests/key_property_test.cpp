@@ -107,7 +107,8 @@ TEST(KeyProperty, DigestKeysExtendFullKeys) {
   std::mt19937_64 random(5);
   for (int round = 0; round < 20000; ++round) {
     const std::string path = "/" + random_text(random, path_pieces, 30);
-    const Request request{.path = path, .query = random_text(random, query_pieces, 10)};
+    const std::string query = random_text(random, query_pieces, 10);
+    const Request request{.path = path, .query = query};
     const auto long_key = full.key(request);
     const auto short_key = capped.key(request);
     ASSERT_EQ(long_key.has_value(), short_key.has_value());
