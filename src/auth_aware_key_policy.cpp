@@ -322,12 +322,15 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
         return KeyStatus::invalid_query;
       }
     }
+    // Views into out are taken again here, because appending the value may
+    // have moved the buffer to the heap.
     const Parameter parameter{name_begin, name_end, static_cast<std::uint32_t>(out.size()),
                               static_cast<std::uint32_t>(parameters.size())};
     if (!parameters.empty()) {
       const Parameter& previous = parameters.back();
-      sorted = sorted && out.view().substr(previous.name_begin, previous.name_end -
-                                                                     previous.name_begin) <= name;
+      const std::string_view all = out.view();
+      sorted = sorted && all.substr(previous.name_begin, previous.name_end - previous.name_begin) <=
+                             all.substr(name_begin, name_end - name_begin);
     }
     parameters.push_back(parameter);
   }
