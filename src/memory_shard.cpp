@@ -1,74 +1,112 @@
 #include "memory_shard.hpp"
 
 namespace viewcache::detail {
+namespace {
 
-MemoryShard::~MemoryShard() { lru_.clear(); }
+// Expired entries reclaimed per operation, on top of the one looked up: enough
+// to keep up with insertions, small enough to keep every call short.
+constexpr int reclaim_batch = 4;
 
-Store::Hit MemoryShard::get(std::string_view key) {
+std::uint64_t next_random(std::uint64_t& state) noexcept {
+  state += 0x9E3779B97F4A7C15ULL;
+  std::uint64_t value = state;
+  value = (value ^ (value >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  value = (value ^ (value >> 27U)) * 0x94D049BB133111EBULL;
+  return value ^ (value >> 31U);
+}
+
+}  // namespace
+
+MemoryShard::MemoryShard(std::size_t max_bytes, std::size_t expected_entries, const Clock& clock,
+                         std::chrono::milliseconds max_jitter, std::uint64_t seed)
+    : clock_(clock),
+      max_jitter_(max_jitter),
+      jitter_state_(seed),
+      policy_(max_bytes, expected_entries) {}
+
+MemoryShard::~MemoryShard() {
+  expiry_.clear();
+  while (policy_.evict_one() != nullptr) {
+  }
+}
+
+Store::Hit MemoryShard::get(const HashedKey& key) {
   const Clock::time_point now = clock_.now();
   std::lock_guard lock(mutex_);
 
-  const auto position = map_.find(key);
-  if (position == map_.end()) {
-    ++misses_;
-    return {};
-  }
-
-  MemoryEntry& entry = *position->second;
-  if (entry.expires_at <= now) {
+  const auto position = table_.find(key);
+  const bool found = position != table_.end();
+  if (found && (*position)->expires_at <= now) {
     ++evicted_expired_;
-    ++misses_;
     remove_locked(position);
+    policy_.record_access(key.hash, false);
+    ++misses_;
     return {};
   }
 
-  lru_.splice(lru_.begin(), lru_, lru_.iterator_to(entry));
+  policy_.record_access(key.hash, found);
+  if (!found) {
+    ++misses_;
+    return {};
+  }
+
+  MemoryEntry& entry = **position;
+  policy_.on_hit(entry);
   ++hits_;
   const auto ttl_left =
       std::chrono::duration_cast<std::chrono::milliseconds>(entry.expires_at - now);
   return {entry.page, ttl_left};
 }
 
-bool MemoryShard::put(std::string_view key, std::shared_ptr<const Page> page,
+bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
                       std::chrono::milliseconds ttl) {
   if (page == nullptr || ttl.count() <= 0) {
     return false;
   }
 
   auto entry = std::make_unique<MemoryEntry>();
-  entry->key.assign(key);
-  entry->charge = key.size() + page->byte_size() + MemoryStore::entry_overhead;
+  entry->key.assign(key.text);
+  entry->hash = key.hash;
+  entry->weight = key.text.size() + page->byte_size() + MemoryStore::entry_overhead;
   entry->page = std::move(page);
 
   const Clock::time_point now = clock_.now();
-  entry->expires_at = now + ttl;
-
   std::lock_guard lock(mutex_);
+  entry->expires_at = expiry_for(now, ttl);
+  reclaim_expired_locked(now);
 
   // A replaced entry is removed first, so its bytes are free for its successor.
-  if (const auto old = map_.find(key); old != map_.end()) {
+  if (const auto old = table_.find(key); old != table_.end()) {
     ++erased_;
     remove_locked(old);
   }
-
-  if (entry->charge > max_bytes_) {
+  if (entry->weight > policy_.max_weight()) {
     ++rejected_;
     return false;
   }
-  make_room_locked(entry->charge, now);
 
-  bytes_ += entry->charge;
-  lru_.push_front(*entry);
-  const std::string_view stored_key = entry->key;
-  map_.emplace(stored_key, std::move(entry));
+  MemoryEntry& inserted = *entry;
+  table_.insert(std::move(entry));
+  expiry_.insert(inserted);
   ++inserts_;
-  return true;
+
+  Victims victims;
+  policy_.on_insert(inserted, victims);
+  bool kept = true;
+  for (PolicyNode* victim : victims) {
+    auto& evicted = static_cast<MemoryEntry&>(*victim);
+    kept = kept && &evicted != &inserted;
+    ++evicted_capacity_;
+    expiry_.erase(expiry_.iterator_to(evicted));
+    table_.erase(table_.find(HashedKey{evicted.key, evicted.hash}));
+  }
+  return kept;
 }
 
-bool MemoryShard::erase(std::string_view key) {
+bool MemoryShard::erase(const HashedKey& key) {
   std::lock_guard lock(mutex_);
-  const auto position = map_.find(key);
-  if (position == map_.end()) {
+  const auto position = table_.find(key);
+  if (position == table_.end()) {
     return false;
   }
   ++erased_;
@@ -78,16 +116,17 @@ bool MemoryShard::erase(std::string_view key) {
 
 void MemoryShard::clear() {
   std::lock_guard lock(mutex_);
-  erased_ += map_.size();
-  lru_.clear();
-  map_.clear();
-  bytes_ = 0;
+  erased_ += table_.size();
+  expiry_.clear();
+  while (policy_.evict_one() != nullptr) {
+  }
+  table_.clear();
 }
 
 void MemoryShard::add_to(MemoryStore::Stats& stats) const {
   std::lock_guard lock(mutex_);
-  stats.entries += map_.size();
-  stats.bytes += bytes_;
+  stats.entries += table_.size();
+  stats.bytes += policy_.weight();
   stats.hits += hits_;
   stats.misses += misses_;
   stats.inserts += inserts_;
@@ -97,24 +136,37 @@ void MemoryShard::add_to(MemoryStore::Stats& stats) const {
   stats.erased += erased_;
 }
 
-void MemoryShard::remove_locked(Map::iterator position) {
-  MemoryEntry& entry = *position->second;
-  bytes_ -= entry.charge;
-  lru_.erase(lru_.iterator_to(entry));
-  map_.erase(position);
+void MemoryShard::remove_locked(Table::iterator position) {
+  MemoryEntry& entry = **position;
+  policy_.on_remove(entry);
+  expiry_.erase(expiry_.iterator_to(entry));
+  table_.erase(position);
 }
 
-// Evicts from the least recently used end until charge more bytes fit.
-void MemoryShard::make_room_locked(std::size_t charge, Clock::time_point now) {
-  while (bytes_ + charge > max_bytes_ && !lru_.empty()) {
-    MemoryEntry& victim = lru_.back();
-    if (victim.expires_at <= now) {
-      ++evicted_expired_;
-    } else {
-      ++evicted_capacity_;
+// Removes up to reclaim_batch entries whose TTL has run out, oldest expiry
+// first. Amortised over puts, this keeps expired pages from holding memory
+// that live ones could use, without ever scanning the shard.
+void MemoryShard::reclaim_expired_locked(Clock::time_point now) {
+  for (int i = 0; i < reclaim_batch && !expiry_.empty(); ++i) {
+    MemoryEntry& oldest = *expiry_.begin();
+    if (oldest.expires_at > now) {
+      return;
     }
-    remove_locked(map_.find(std::string_view{victim.key}));
+    ++evicted_expired_;
+    remove_locked(table_.find(HashedKey{oldest.key, oldest.hash}));
   }
+}
+
+// Shortens the TTL by a random amount up to max_jitter_, so that entries
+// stored together do not all expire, and re-render, in the same instant.
+Clock::time_point MemoryShard::expiry_for(Clock::time_point now, std::chrono::milliseconds ttl) {
+  if (max_jitter_.count() <= 0) {
+    return now + ttl;
+  }
+  const auto span = static_cast<std::uint64_t>(std::min(max_jitter_, ttl).count());
+  const auto cut = std::chrono::milliseconds{
+      static_cast<std::int64_t>(next_random(jitter_state_) % (span + 1))};
+  return now + std::max(ttl - cut, std::chrono::milliseconds{1});
 }
 
 }  // namespace viewcache::detail

@@ -1,64 +1,105 @@
 #pragma once
 
-// One shard of MemoryStore: a hash map from key to entry plus an intrusive LRU
-// list, guarded by one mutex. Every member function locks the mutex itself.
+// One shard of MemoryStore: a hash set of entries, the W-TinyLfu eviction
+// policy, and an expiry index, all guarded by one mutex. Every member function
+// locks the mutex itself.
 
-#include <boost/container_hash/hash.hpp>
-#include <boost/intrusive/list.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/intrusive/set.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 
+#include "eviction/w_tinylfu.hpp"
 #include "viewcache/memory_store.hpp"
 
 namespace viewcache::detail {
 
-struct MemoryEntry : boost::intrusive::list_base_hook<> {
+// A key with its seeded hash, computed once per store call and used both to
+// pick the shard and to probe the shard's table.
+struct HashedKey {
+  std::string_view text;
+  std::uint64_t hash = 0;
+};
+
+struct ExpiryTag;
+using ExpiryHook =
+    boost::intrusive::set_base_hook<boost::intrusive::tag<ExpiryTag>,
+                                    boost::intrusive::optimize_size<true>>;
+
+struct MemoryEntry : PolicyNode, ExpiryHook {
   std::string key;
   std::shared_ptr<const Page> page;
   Clock::time_point expires_at;
-  std::size_t charge = 0;  // bytes counted against the shard's budget
 };
 
 class MemoryShard {
  public:
-  MemoryShard(std::size_t max_bytes, const Clock& clock) noexcept
-      : max_bytes_(max_bytes), clock_(clock) {}
-
+  MemoryShard(std::size_t max_bytes, std::size_t expected_entries, const Clock& clock,
+              std::chrono::milliseconds max_jitter, std::uint64_t seed);
   ~MemoryShard();
 
   MemoryShard(const MemoryShard&) = delete;
   MemoryShard& operator=(const MemoryShard&) = delete;
 
-  [[nodiscard]] Store::Hit get(std::string_view key);
-  bool put(std::string_view key, std::shared_ptr<const Page> page,
-           std::chrono::milliseconds ttl);
-  bool erase(std::string_view key);
+  [[nodiscard]] Store::Hit get(const HashedKey& key);
+  bool put(const HashedKey& key, std::shared_ptr<const Page> page, std::chrono::milliseconds ttl);
+  bool erase(const HashedKey& key);
   void clear();
   void add_to(MemoryStore::Stats& stats) const;
 
  private:
-  // The map's keys view the key string inside the entry it points to. Entries
-  // live on the heap, so rehashing moves the pointer but never the string.
-  using Map = boost::unordered_flat_map<std::string_view, std::unique_ptr<MemoryEntry>,
-                                        boost::hash<std::string_view>>;
+  // The table stores owning pointers and hashes an entry by its cached hash,
+  // so a rehash never rehashes key bytes. Lookups by HashedKey are
+  // heterogeneous: no entry or string is built to probe.
+  struct EntryHash {
+    using is_transparent = void;
+    using is_avalanching = void;  // the hash is mixed already
+    std::size_t operator()(const std::unique_ptr<MemoryEntry>& entry) const noexcept {
+      return entry->hash;
+    }
+    std::size_t operator()(const HashedKey& key) const noexcept { return key.hash; }
+  };
+  struct EntryEqual {
+    using is_transparent = void;
+    bool operator()(const std::unique_ptr<MemoryEntry>& a,
+                    const std::unique_ptr<MemoryEntry>& b) const noexcept {
+      return a == b;
+    }
+    bool operator()(const HashedKey& key, const std::unique_ptr<MemoryEntry>& entry) const noexcept {
+      return key.hash == entry->hash && key.text == entry->key;
+    }
+    bool operator()(const std::unique_ptr<MemoryEntry>& entry, const HashedKey& key) const noexcept {
+      return (*this)(key, entry);
+    }
+  };
+  using Table = boost::unordered_flat_set<std::unique_ptr<MemoryEntry>, EntryHash, EntryEqual>;
 
-  // Front is the most recently used entry.
-  using LruList = boost::intrusive::list<MemoryEntry>;
+  struct ExpiresAt {
+    using type = Clock::time_point;
+    type operator()(const MemoryEntry& entry) const noexcept { return entry.expires_at; }
+  };
+  // Entries ordered by expiry, so expired ones are found without a scan.
+  using ExpiryIndex =
+      boost::intrusive::multiset<MemoryEntry, boost::intrusive::base_hook<ExpiryHook>,
+                                 boost::intrusive::key_of_value<ExpiresAt>>;
 
-  void remove_locked(Map::iterator position);
-  void make_room_locked(std::size_t charge, Clock::time_point now);
+  void remove_locked(Table::iterator position);
+  void reclaim_expired_locked(Clock::time_point now);
+  [[nodiscard]] Clock::time_point expiry_for(Clock::time_point now, std::chrono::milliseconds ttl);
 
   mutable std::mutex mutex_;
-  const std::size_t max_bytes_;
   const Clock& clock_;
+  const std::chrono::milliseconds max_jitter_;
+  std::uint64_t jitter_state_;
 
-  Map map_;
-  LruList lru_;
-  std::size_t bytes_ = 0;
+  // The destructor empties the policy and the index before the table frees
+  // the entries they link.
+  Table table_;
+  WTinyLfu policy_;
+  ExpiryIndex expiry_;
 
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;

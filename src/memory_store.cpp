@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
+#include <random>
 #include <stdexcept>
 
 #include "memory_shard.hpp"
@@ -17,15 +19,21 @@ constexpr std::size_t max_shards = 4096;
 // because the standard does not fix its layout.
 constexpr std::size_t shared_control_block_bytes = 16;
 
-// The hash map slot plus its one metadata byte.
-constexpr std::size_t map_slot_bytes =
-    sizeof(std::string_view) + sizeof(std::unique_ptr<detail::MemoryEntry>) + 1;
+// The hash table slot plus its one metadata byte. Tables keep some slots
+// empty (Boost's flat containers fill at most 7/8), so this is a lower bound.
+constexpr std::size_t table_slot_bytes = sizeof(std::unique_ptr<detail::MemoryEntry>) + 1;
 
 void validate(const MemoryStore::Options& options) {
   if (options.shards == 0 || options.shards > max_shards || !std::has_single_bit(options.shards)) {
     throw std::invalid_argument(fmt::format(
         "MemoryStore::Options::shards is {}; use a power of two from 1 to {}, such as 16",
         options.shards, max_shards));
+  }
+  if (options.ttl_jitter.count() < 0) {
+    throw std::invalid_argument(fmt::format(
+        "MemoryStore::Options::ttl_jitter is {} ms; use zero for exact TTLs or a positive "
+        "duration, such as std::chrono::seconds{{5}}",
+        options.ttl_jitter.count()));
   }
   if (options.max_bytes < options.shards) {
     throw std::invalid_argument(fmt::format(
@@ -38,7 +46,7 @@ void validate(const MemoryStore::Options& options) {
 }  // namespace
 
 const std::size_t MemoryStore::entry_overhead =
-    sizeof(detail::MemoryEntry) + map_slot_bytes + shared_control_block_bytes;
+    sizeof(detail::MemoryEntry) + table_slot_bytes + shared_control_block_bytes;
 
 MemoryStore::MemoryStore() : MemoryStore(Options{}) {}
 
@@ -47,24 +55,40 @@ MemoryStore::MemoryStore(Options options) : options_(std::move(options)) {
   if (options_.clock == nullptr) {
     options_.clock = steady_clock();
   }
+  if (options_.hash_seed == 0) {
+    std::random_device device;
+    options_.hash_seed = (std::uint64_t{device()} << 32U) | device() | 1U;
+  }
+  shard_bits_ = std::countr_zero(options_.shards);
 
   const std::size_t shard_bytes = options_.max_bytes / options_.shards;
+  const std::size_t expected_entries =
+      shard_bytes / std::max<std::size_t>(options_.expected_page_bytes, 1) + 1;
   shards_.reserve(options_.shards);
   for (std::size_t i = 0; i < options_.shards; ++i) {
-    shards_.push_back(std::make_unique<detail::MemoryShard>(shard_bytes, *options_.clock));
+    shards_.push_back(std::make_unique<detail::MemoryShard>(
+        shard_bytes, expected_entries, *options_.clock, options_.ttl_jitter,
+        options_.hash_seed + i));
   }
 }
 
 MemoryStore::~MemoryStore() = default;
 
-Store::Hit MemoryStore::get(std::string_view key) { return shard_for(key).get(key); }
+Store::Hit MemoryStore::get(std::string_view key) {
+  const detail::HashedKey hashed{key, hash(key)};
+  return shard_for(hashed.hash).get(hashed);
+}
 
 bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
                       std::chrono::milliseconds ttl) {
-  return shard_for(key).put(key, std::move(page), ttl);
+  const detail::HashedKey hashed{key, hash(key)};
+  return shard_for(hashed.hash).put(hashed, std::move(page), ttl);
 }
 
-bool MemoryStore::erase(std::string_view key) { return shard_for(key).erase(key); }
+bool MemoryStore::erase(std::string_view key) {
+  const detail::HashedKey hashed{key, hash(key)};
+  return shard_for(hashed.hash).erase(hashed);
+}
 
 void MemoryStore::clear() {
   for (const auto& shard : shards_) {
@@ -80,13 +104,21 @@ MemoryStore::Stats MemoryStore::stats() const {
   return stats;
 }
 
-// The shard comes from the high bits of a multiplied hash, so it stays
-// independent of the low bits the shard's own hash map uses for its groups.
-detail::MemoryShard& MemoryStore::shard_for(std::string_view key) const {
-  const std::uint64_t hash = boost::hash<std::string_view>{}(key);
-  const std::uint64_t mixed = hash * 0x9E3779B97F4A7C15ULL;
-  const int shard_bits = std::countr_zero(shards_.size());
-  const std::size_t index = shard_bits == 0 ? 0 : static_cast<std::size_t>(mixed >> (64 - shard_bits));
+// Boost's string hash, started from the store's seed, then finalised with
+// SplitMix64 so every bit of the result depends on every bit of the input.
+std::uint64_t MemoryStore::hash(std::string_view key) const noexcept {
+  std::size_t seed = options_.hash_seed;
+  boost::hash_range(seed, key.begin(), key.end());
+  std::uint64_t value = seed;
+  value = (value ^ (value >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  value = (value ^ (value >> 27U)) * 0x94D049BB133111EBULL;
+  return value ^ (value >> 31U);
+}
+
+// The shard comes from the high bits of the hash, and each shard's table uses
+// the low bits, so the two choices stay independent.
+detail::MemoryShard& MemoryStore::shard_for(std::uint64_t hash) const noexcept {
+  const std::size_t index = shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_));
   return *shards_[index];
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -20,6 +21,13 @@ std::shared_ptr<const Page> page_of(std::string body) {
   auto page = std::make_shared<Page>();
   page->body = std::move(body);
   return page;
+}
+
+// Returns prefix followed by number zero-padded to eight digits, so that every
+// key of one kind has the same length and charge.
+std::string fmt_key(std::string_view prefix, int number) {
+  std::string digits = std::to_string(number);
+  return std::string{prefix} + std::string(8 - std::min<std::size_t>(8, digits.size()), '0') + digits;
 }
 
 // The bytes one entry with this key and body is charged.
@@ -94,22 +102,92 @@ TEST_F(MemoryStoreTest, PutReplacesEntry) {
   EXPECT_EQ(store.stats().bytes, charge_of("k", *page_of("new")));
 }
 
-TEST_F(MemoryStoreTest, EvictsLeastRecentlyUsed) {
+// Thirty popular pages, each followed by two to four requests for pages never
+// seen again. Between two requests for one popular page come about 120
+// distinct keys, more than twice the store's fifty entries, so LRU would miss
+// every time; the store keeps the popular pages.
+TEST_F(MemoryStoreTest, PopularPagesSurviveFlood) {
   const auto page = page_of(std::string(100, 'x'));
-  const std::size_t charge = charge_of("k1", *page);
-  MemoryStore store({.max_bytes = 3 * charge, .shards = 1, .clock = clock_});
+  const std::size_t charge = charge_of("popular-00", *page);
+  MemoryStore store({.max_bytes = 50 * charge, .shards = 1, .clock = clock_, .hash_seed = 7});
 
-  ASSERT_TRUE(store.put("k1", page, seconds{10}));
-  ASSERT_TRUE(store.put("k2", page, seconds{10}));
-  ASSERT_TRUE(store.put("k3", page, seconds{10}));
-  ASSERT_TRUE(store.get("k1"));  // k2 is now the least recently used
-  ASSERT_TRUE(store.put("k4", page, seconds{10}));
+  int popular_requests = 0;
+  int popular_hits = 0;
+  int unique = 0;
+  for (int round = 0; round < 300; ++round) {
+    for (int i = 0; i < 30; ++i) {
+      const std::string key = fmt_key("popular-", i);
+      const bool hit = static_cast<bool>(store.get(key));
+      if (!hit) store.put(key, page, seconds{600});
+      if (round >= 100) {
+        ++popular_requests;
+        popular_hits += hit ? 1 : 0;
+      }
+      for (int j = 0; j < 2 + (i % 3); ++j) {
+        const std::string once = fmt_key("once-", 10000000 + unique++);
+        (void)store.get(once);
+        store.put(once, page, seconds{600});
+      }
+    }
+  }
 
-  EXPECT_TRUE(store.get("k1"));
-  EXPECT_FALSE(store.get("k2"));
-  EXPECT_TRUE(store.get("k3"));
-  EXPECT_TRUE(store.get("k4"));
-  EXPECT_EQ(store.stats().evicted_capacity, 1U);
+  EXPECT_GT(popular_hits, popular_requests * 8 / 10)
+      << popular_hits << " hits in " << popular_requests << " requests for popular pages";
+}
+
+TEST_F(MemoryStoreTest, ExpiredEntriesReclaimedWithoutLookup) {
+  MemoryStore store({.shards = 1, .clock = clock_});
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(store.put("old" + std::to_string(i), page_of("x"), seconds{1}));
+  }
+  clock_->advance(seconds{2});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(store.put("new" + std::to_string(i), page_of("y"), seconds{60}));
+  }
+
+  const MemoryStore::Stats stats = store.stats();
+  EXPECT_EQ(stats.evicted_expired, 8U);
+  EXPECT_EQ(stats.entries, 2U);
+}
+
+TEST_F(MemoryStoreTest, JitterShortensTtlWithinBound) {
+  MemoryStore store({.shards = 1, .clock = clock_, .ttl_jitter = seconds{10}});
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(store.put("k" + std::to_string(i), page_of("x"), seconds{60}));
+  }
+  std::set<std::int64_t> ttls;
+  for (int i = 0; i < 200; ++i) {
+    const Store::Hit hit = store.get("k" + std::to_string(i));
+    ASSERT_TRUE(hit);
+    EXPECT_GE(hit.ttl_left, seconds{50});
+    EXPECT_LE(hit.ttl_left, seconds{60});
+    ttls.insert(hit.ttl_left.count());
+  }
+  EXPECT_GT(ttls.size(), 50U);
+}
+
+// Keys chosen to share their low hash bits under one seed, as an attacker
+// who knows an unseeded hash would choose them, spread out under another.
+TEST(MemoryStoreHash, SeedDefeatsPrecomputedCollisions) {
+  MemoryStore known({.hash_seed = 1});
+  MemoryStore other({.hash_seed = 2});
+  constexpr std::uint64_t mask = 0xFFF;
+
+  std::vector<std::string> colliding;
+  for (int i = 0; colliding.size() < 300; ++i) {
+    std::string key = "view//page/" + std::to_string(i) + "/anon";
+    if ((known.hash(key) & mask) == 0) {
+      colliding.push_back(std::move(key));
+    }
+  }
+
+  std::map<std::uint64_t, int> buckets;
+  int largest = 0;
+  for (const std::string& key : colliding) {
+    largest = std::max(largest, ++buckets[other.hash(key) & mask]);
+  }
+  EXPECT_LE(largest, 4) << "300 keys share low bits under seed 1; under seed 2 the fullest of "
+                        << mask + 1 << " buckets holds " << largest;
 }
 
 TEST_F(MemoryStoreTest, RejectsPageLargerThanShardBudget) {

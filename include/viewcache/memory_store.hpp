@@ -4,14 +4,21 @@
 //
 // Keys are spread over a power-of-two number of shards, each guarded by its own
 // mutex, so threads that touch different shards do not contend. Each entry has
-// its own TTL measured on an injectable monotonic Clock. The byte budget counts
-// key, page (Page::byte_size) and a fixed per-entry overhead, and is enforced
-// per shard (max_bytes / shards each), so the sum over shards never exceeds
-// max_bytes. A page larger than one shard's budget is not stored.
+// its own TTL measured on an injectable monotonic Clock, optionally shortened
+// by a random jitter. The byte budget counts key, page (Page::byte_size) and a
+// fixed per-entry overhead, and is enforced per shard (max_bytes / shards
+// each), so the sum over shards never exceeds max_bytes. A page larger than one
+// shard's budget is not stored.
 //
-// Eviction is least-recently-used within a shard.
-// TODO: LRU loses to scan- and frequency-aware policies on real traces; the
-// policy is meant to be replaced once a trace replay shows which one wins.
+// Eviction is W-TinyLFU with an adaptive window (src/eviction/w_tinylfu.hpp):
+// new pages enter a small LRU window, and a page leaving it displaces an older
+// one only if it has been requested more often recently, so scans and floods
+// of one-time URLs do not flush popular pages. Expired entries are never
+// returned; they are removed when looked up and, a few at a time, on every put,
+// in order of expiry, without scanning the store.
+//
+// Keys are hashed with a per-store random seed, so keys crafted to collide in
+// one process do not collide in another.
 //
 //   auto store = std::make_shared<viewcache::MemoryStore>(
 //       viewcache::MemoryStore::Options{.max_bytes = 256 << 20});
@@ -19,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "viewcache/clock.hpp"
@@ -44,6 +52,21 @@ class MemoryStore final : public Store {
 
     // The time source for TTLs. nullptr selects steady_clock().
     std::shared_ptr<const Clock> clock;
+
+    // Each entry's TTL is shortened by a random amount from zero to this
+    // (capped at the TTL), so pages stored in one burst do not all expire at
+    // once. Zero, the default, keeps TTLs exact.
+    std::chrono::milliseconds ttl_jitter{0};
+
+    // The seed of the key hash. Zero, the default, picks a random seed, which
+    // is what protects against crafted collisions; set it only for
+    // reproducible tests.
+    std::uint64_t hash_seed = 0;
+
+    // The typical size of a stored page, to size the eviction policy's
+    // frequency sketch before it has seen real pages. It grows with the real
+    // entry count either way.
+    std::size_t expected_page_bytes = 16 * 1024;
   };
 
   // A plain snapshot of counters, summed over shards. Taken shard by shard,
@@ -55,7 +78,8 @@ class MemoryStore final : public Store {
     std::uint64_t misses = 0;
     std::uint64_t inserts = 0;
     std::uint64_t rejected = 0;           // pages larger than a shard's budget
-    std::uint64_t evicted_capacity = 0;   // removed to make room
+    std::uint64_t evicted_capacity = 0;   // removed by the eviction policy to make room,
+                                          // new pages that lost admission included
     std::uint64_t evicted_expired = 0;    // removed because their TTL ran out
     std::uint64_t erased = 0;             // removed by erase() or replaced by put()
   };
@@ -63,6 +87,9 @@ class MemoryStore final : public Store {
   // The fixed bytes charged for each entry beyond its key and page: the entry
   // node, its hash table slot, and the shared_ptr control block.
   static const std::size_t entry_overhead;
+
+  // Returns the seeded hash of key, as this store computes it.
+  [[nodiscard]] std::uint64_t hash(std::string_view key) const noexcept;
 
   // Throws std::invalid_argument naming the field when shards is not a power
   // of two in [1, 4096] or max_bytes is smaller than shards.
@@ -73,7 +100,7 @@ class MemoryStore final : public Store {
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
 
-  // Average O(1); locks one shard. Marks the entry most recently used.
+  // Average O(1); locks one shard. Records the access for the eviction policy.
   [[nodiscard]] Hit get(std::string_view key) override;
 
   // Average O(1) plus the evictions it causes; locks one shard.
@@ -91,9 +118,10 @@ class MemoryStore final : public Store {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
-  [[nodiscard]] detail::MemoryShard& shard_for(std::string_view key) const;
+  [[nodiscard]] detail::MemoryShard& shard_for(std::uint64_t hash) const noexcept;
 
   Options options_;
+  int shard_bits_ = 0;
   std::vector<std::unique_ptr<detail::MemoryShard>> shards_;
 };
 

@@ -61,8 +61,8 @@ class FrequencySketch {
   // Sizes the sketch for about expected_entries distinct keys.
   explicit FrequencySketch(std::size_t expected_entries);
 
-  // Grows the sketch (and forgets its counts) when expected_entries exceeds
-  // the size it was built for.
+  // Grows the sketch, keeping its counts, when expected_entries exceeds the
+  // size it was built for.
   void ensure_capacity(std::size_t expected_entries);
 
   void increment(std::uint64_t hash) noexcept;
@@ -128,6 +128,7 @@ class WTinyLfu {
   void demote_protected_overflow() noexcept;
   void evict_from_window(Victims& victims);
   void evict_from_main(Victims& victims);
+  [[nodiscard]] PolicyNode* coldest_resident() noexcept;
   [[nodiscard]] bool admit(const PolicyNode& candidate, const PolicyNode& victim) noexcept;
   void climb() noexcept;
 
@@ -142,6 +143,10 @@ class WTinyLfu {
   std::size_t probation_weight_ = 0;
   std::size_t protected_weight_ = 0;
   std::size_t entries_ = 0;
+
+  // Entries moved from the window to the front of probation by the current
+  // insertion, which have not yet won or lost their duel for the main space.
+  std::size_t pending_candidates_ = 0;
 
   FrequencySketch sketch_;
   std::uint64_t random_state_ = 0x9E3779B97F4A7C15ULL;
