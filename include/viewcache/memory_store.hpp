@@ -10,10 +10,10 @@
 // each), so the sum over shards never exceeds max_bytes. A page larger than one
 // shard's budget is not stored.
 //
-// Eviction is W-TinyLFU with an adaptive window (src/eviction/w_tinylfu.hpp):
-// new pages enter a small LRU window, and a page leaving it displaces an older
-// one only if it has been requested more often recently, so scans and floods
-// of one-time URLs do not flush popular pages. Expired entries are never
+// Eviction is W-TinyLFU with an adaptive window (src/eviction/w_tinylfu.hpp).
+// New pages enter a small LRU window. A page leaving it displaces an older one
+// only if it has been requested more often recently, so scans and floods of
+// one-time URLs do not flush popular pages. Expired entries are never
 // returned; they are removed when looked up and, a few at a time, on every put,
 // in order of expiry, without scanning the store.
 //
@@ -41,7 +41,7 @@ class MemoryShard;
 class MemoryStore final : public Store {
  public:
   struct Options {
-    // The most bytes all entries may occupy together. 64 MiB holds a few
+    // The maximum bytes all entries may occupy together. 64 MiB holds a few
     // thousand typical pages, a reasonable start for one web process.
     std::size_t max_bytes = std::size_t{64} << 20;
 
@@ -92,7 +92,8 @@ class MemoryStore final : public Store {
   [[nodiscard]] std::uint64_t hash(std::string_view key) const noexcept;
 
   // Throws std::invalid_argument naming the field when shards is not a power
-  // of two in [1, 4096] or max_bytes is smaller than shards.
+  // of two in [1, 4096], max_bytes is smaller than shards, or ttl_jitter is
+  // negative.
   MemoryStore();
   explicit MemoryStore(Options options);
   ~MemoryStore() override;
