@@ -2,7 +2,7 @@
 // default policy, beside a naive std::string concatenation and a hash of the
 // same bytes, in one run.
 //
-//   scripts/bench.sh --benchmark_filter=Key      (or run build/release/bench/viewcache_key_bench)
+//   scripts/bench.sh --benchmark_filter=Key_   (or run build/release/bench/viewcache_key_bench)
 //
 // The allocs_per_key counter comes from the replaced global operator new
 // below, so it counts every allocation made through operator new in the timed

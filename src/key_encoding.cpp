@@ -145,18 +145,20 @@ std::string_view glob_error(std::string_view pattern) noexcept {
         return "the pattern ends in an unescaped '\\'";
       }
     } else if (pattern[i] == '[') {
-      std::size_t close = i + 1;
-      if (close < pattern.size() && (pattern[close] == '!' || pattern[close] == '^')) {
-        ++close;
+      std::size_t j = i + 1;
+      if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) {
+        ++j;
       }
-      if (close < pattern.size() && pattern[close] == ']') {
-        ++close;  // a ']' first in the set is a member, as in POSIX globs
+      if (j < pattern.size() && pattern[j] == ']') {
+        ++j;  // a ']' first in the set is a member, as in POSIX globs
       }
-      close = pattern.find(']', close);
-      if (close == std::string_view::npos) {
+      while (j < pattern.size() && pattern[j] != ']') {
+        j += pattern[j] == '\\' ? std::size_t{2} : std::size_t{1};  // '\' escapes a member
+      }
+      if (j >= pattern.size()) {
         return "a '[' has no closing ']'";
       }
-      i = close;
+      i = j;
     }
   }
   return {};
@@ -164,8 +166,17 @@ std::string_view glob_error(std::string_view pattern) noexcept {
 
 namespace {
 
+// Reads one set member at pattern[i], which may be escaped by '\', and
+// advances i past it.
+char read_member(std::string_view pattern, std::size_t& i) noexcept {
+  if (pattern[i] == '\\') {
+    ++i;
+  }
+  return pattern[i++];
+}
+
 // Matches c against the set that starts after '[' at pattern[i]; sets i to the
-// closing ']'.
+// closing ']'. glob_error() has checked that the set is closed.
 bool set_matches(std::string_view pattern, std::size_t& i, char c) noexcept {
   ++i;
   bool negated = false;
@@ -175,11 +186,13 @@ bool set_matches(std::string_view pattern, std::size_t& i, char c) noexcept {
   }
   bool matched = false;
   bool first = true;
-  for (; first || pattern[i] != ']'; ++i, first = false) {
-    const char low = pattern[i];
-    if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
-      matched = matched || (low <= c && c <= pattern[i + 2]);
-      i += 2;
+  while (first || pattern[i] != ']') {
+    first = false;
+    const char low = read_member(pattern, i);
+    if (pattern[i] == '-' && i + 1 < pattern.size() && pattern[i + 1] != ']') {
+      ++i;
+      const char high = read_member(pattern, i);
+      matched = matched || (low <= c && c <= high);
     } else {
       matched = matched || c == low;
     }

@@ -18,8 +18,9 @@ bool is_lookup_method(std::string_view method) noexcept {
 std::string CacheResult::cache_status() const {
   switch (outcome) {
     case CacheOutcome::hit:
-      return fmt::format("viewcache; hit; ttl={}",
-                         std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
+      // Rounded up, so a page with 0.4 s of freshness left is not reported
+      // as already stale.
+      return fmt::format("viewcache; hit; ttl={}", std::chrono::ceil<std::chrono::seconds>(ttl).count());
     case CacheOutcome::miss_stored:
       return "viewcache; fwd=miss; stored";
     case CacheOutcome::miss_not_stored:

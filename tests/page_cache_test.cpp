@@ -165,6 +165,8 @@ TEST_F(PageCacheTest, CacheStatusValues) {
   EXPECT_EQ(serve(request).cache_status(), "viewcache; fwd=miss; stored");
   clock_->advance(seconds{30});
   EXPECT_EQ(serve(request).cache_status(), "viewcache; hit; ttl=60");
+  clock_->advance(std::chrono::milliseconds{59600});
+  EXPECT_EQ(serve(request).cache_status(), "viewcache; hit; ttl=1");
 
   const CacheResult refused =
       cache_.cached({.path = "/x"}, options_, [] { return Page{.status = 404}; });

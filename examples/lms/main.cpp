@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <charconv>
@@ -136,6 +137,14 @@ void configure_server(httplib::Server& server) {
   // Nagle's algorithm on, the body then waits for the client's delayed ACK.
   server.set_tcp_nodelay(true);
 
+  // httplib's default socket options set SO_REUSEPORT, which lets a second
+  // server bind a port that is in use and take half of its connections.
+  // SO_REUSEADDR alone allows a quick restart but fails on a live port.
+  server.set_socket_options([](socket_t socket) {
+    const int enable = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &enable, sizeof(enable));
+  });
+
   server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
     const std::string cache_status = response.get_header_value("Cache-Status");
     // The target is quoted and escaped because a client chooses its bytes.
@@ -203,10 +212,16 @@ int main(int argc, char** argv) {
   } else if (!server.bind_to_port(flags.host, port)) {
     port = -1;
   }
-  if (port < 0) {
+  if (port < 0 && flags.port != 0) {
     fmt::print(stderr, "{}: failed to listen on {}:{}; the port may be in use or the address "
                        "not local; try --port 0 for a free port\n",
                program, flags.host, flags.port);
+    return 1;
+  }
+  if (port < 0) {
+    fmt::print(stderr, "{}: failed to listen on {}; the address is not a local address of this "
+                       "machine or does not resolve; use an IP address such as 127.0.0.1\n",
+               program, flags.host);
     return 1;
   }
 

@@ -14,6 +14,24 @@
 namespace lms {
 namespace {
 
+// Returns the first value of name in an application/x-www-form-urlencoded
+// body. httplib's get_param_value() also reads the query string, so a login
+// URL such as /login?user=mallory could choose the name.
+std::string form_field(std::string_view body, std::string_view name) {
+  while (!body.empty()) {
+    const std::size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body.remove_prefix(amp == std::string_view::npos ? body.size() : amp + 1);
+    const std::size_t equals = pair.find('=');
+    if (httplib::detail::decode_url(std::string{pair.substr(0, equals)}, true) == name) {
+      return equals == std::string_view::npos
+                 ? std::string{}
+                 : httplib::detail::decode_url(std::string{pair.substr(equals + 1)}, true);
+    }
+  }
+  return {};
+}
+
 constexpr std::size_t user_secret_bytes = 32;
 
 // The request-target split at its first '?'. httplib's Request::path is
@@ -141,7 +159,7 @@ void Site::add_routes(httplib::Server& server) {
                  });
   });
 
-  server.Get("/page/.+", [this](const httplib::Request& request, httplib::Response& response) {
+  server.Get(R"(/page/[\s\S]+)", [this](const httplib::Request& request, httplib::Response& response) {
     const Target target = split_target(request.target);
     serve_cached(request, response, Route::content, audience_options_,
                  [&](const viewcache::Viewer& viewer) {
@@ -181,7 +199,7 @@ std::optional<std::string> Site::find_user(const httplib::Request& request) cons
 }
 
 void Site::log_in(const httplib::Request& request, httplib::Response& response) {
-  const std::string user = request.get_param_value("user");
+  const std::string user = form_field(request.body, "user");
   if (!is_valid_user_name(user)) {
     fmt::print(stderr, "viewcache-lms: rejected login with invalid user name {:?}\n", user);
     response.status = 400;

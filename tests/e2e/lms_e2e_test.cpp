@@ -481,6 +481,49 @@ TEST_F(LmsSite, UnknownCourseIsNotStored) {
   EXPECT_EQ(stats_counter(stats(), "renders", "course"), 2);
 }
 
+TEST_F(LmsSite, LoginNameComesFromFormOnly) {
+  Browser browser(url_);
+  httplib::Client client(url_);
+  client.set_follow_location(false);
+  const httplib::Result result =
+      client.Post("/login?user=mallory", "user=bob", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(result) << httplib::to_string(result.error());
+  ASSERT_EQ(result->status, 303);
+
+  const std::string cookie = result->get_header_value("Set-Cookie");
+  const std::size_t start = cookie.find("session=") + 8;
+  browser.set_session(cookie.substr(start, cookie.find(';') - start));
+  const Fetched page = browser.get("/home");
+  EXPECT_EQ(attribute(page.body, "data-user"), "bob");
+  EXPECT_FALSE(contains(page.body, "mallory"));
+}
+
+// Control bytes in a path are still a path: the content route serves them,
+// and encoded CR and LF never reach a header.
+TEST_F(LmsSite, ContentPathMayHoldNewline) {
+  Browser browser(url_);
+  for (const std::string target : {"/page/a%0Ab", "/page/a%0D%0Ab"}) {
+    SCOPED_TRACE(target);
+    const Fetched first = browser.get(target);
+    EXPECT_EQ(first.status, 200);
+    EXPECT_TRUE(contains(first.body, target.substr(5))) << first.body;
+    EXPECT_FALSE(is_hit(first.cache_status)) << first.cache_status;
+    EXPECT_TRUE(is_hit(browser.get(target).cache_status));
+  }
+}
+
+TEST_F(LmsSite, SecondServerCannotTakeBusyPort) {
+  const std::string port = url_.substr(url_.rfind(':') + 1);
+  LmsProcess second(VIEWCACHE_LMS_PATH, {.flags = {"--port", port}, .stderr_path = ""});
+
+  const std::string error = second.read_stderr(10s);
+  const std::optional<int> status = second.wait_for_exit(10s);
+  ASSERT_TRUE(status.has_value()) << "a second viewcache-lms is serving port " << port;
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_TRUE(contains(error, "failed to listen")) << error;
+}
+
 TEST(LmsFlags, InvalidValueExitsWithStatus2) {
   const std::vector<std::vector<std::string>> cases{
       {"--port", "abc"}, {"--port", "70000"}, {"--ttl", "-1"}, {"--frobnicate"}};
