@@ -7,7 +7,7 @@
 function(viewcache_set_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference
+    -Woverloaded-virtual -Wconversion -Wsign-conversion
     -Wno-missing-field-initializers
     $<$<BOOL:${VIEWCACHE_WERROR}>:-Werror>
   )

@@ -24,7 +24,24 @@ struct Parameter {
   std::uint32_t name_end = 0;
   std::uint32_t value_end = 0;  // == name_end when the parameter has no '='
   std::uint32_t position = 0;   // order received, for a stable sort
+
+  // The name's first eight bytes, big-endian and zero-padded, so comparing
+  // two prefixes as integers orders names as comparing their bytes does. A
+  // canonical name has no zero byte (NUL is escaped), so the padding cannot
+  // tie with a real byte.
+  std::uint64_t prefix = 0;
 };
+
+std::uint64_t name_prefix(std::string_view name) noexcept {
+  std::uint64_t prefix = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    prefix <<= 8U;
+    if (i < name.size()) {
+      prefix |= static_cast<unsigned char>(name[i]);
+    }
+  }
+  return prefix;
+}
 
 // Typical queries have a few parameters; more spill to the heap.
 using Parameters = boost::container::small_vector<Parameter, 16>;
@@ -108,6 +125,9 @@ void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& ou
     return all.substr(parameter.name_begin - query_begin, parameter.name_end - parameter.name_begin);
   };
   std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
+    if (a.prefix != b.prefix) {
+      return a.prefix < b.prefix;
+    }
     const int order = name_of(a).compare(name_of(b));
     return order < 0 || (order == 0 && a.position < b.position);
   });
@@ -324,13 +344,16 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
     }
     // Views into out are taken again here, because appending the value may
     // have moved the buffer to the heap.
+    const std::string_view all = out.view();
     const Parameter parameter{name_begin, name_end, static_cast<std::uint32_t>(out.size()),
-                              static_cast<std::uint32_t>(parameters.size())};
-    if (!parameters.empty()) {
+                              static_cast<std::uint32_t>(parameters.size()),
+                              name_prefix(all.substr(name_begin, name_end - name_begin))};
+    if (sorted && !parameters.empty()) {
       const Parameter& previous = parameters.back();
-      const std::string_view all = out.view();
-      sorted = sorted && all.substr(previous.name_begin, previous.name_end - previous.name_begin) <=
-                             all.substr(name_begin, name_end - name_begin);
+      sorted = previous.prefix < parameter.prefix ||
+               (previous.prefix == parameter.prefix &&
+                all.substr(previous.name_begin, previous.name_end - previous.name_begin) <=
+                    all.substr(name_begin, name_end - name_begin));
     }
     parameters.push_back(parameter);
   }
