@@ -9,6 +9,8 @@ packages=(
   libboost1.81-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev
+  libzstd-dev liblzma-dev zlib1g-dev
+  openjdk-17-jdk-headless libcaffeine-java
 )
 # Tools that only some commands need, such as the fuzzer's clang, come in
 # through this variable.
