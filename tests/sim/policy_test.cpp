@@ -1,5 +1,5 @@
 // The policies on short request sequences whose hits were worked out by
-// hand, and replay() on traces where the right answer is known.
+// hand, and replay() on traces where the right result is known.
 
 #include <gtest/gtest.h>
 
@@ -48,8 +48,8 @@ TEST(LruPolicy, EvictsLeastRecentlyUsed) {
 }
 
 TEST(LruPolicy, WeightedEvictsUntilFits) {
-  // Capacity 10 bytes: a(6) b(5) evicts a; c(11) is larger than the cache
-  // and is not admitted, so b stays; a(6) evicts b.
+  // Capacity 10 bytes: a(6) b(5) evicts a. c(11) is larger than the cache
+  // and is not admitted, so b stays and hits. Then a(6) evicts b.
   const Trace trace = make_trace({a, b, c, b, a, b}, {6, 5, 11, 5, 6, 5});
   const auto lru = make_lru_policy(10, trace.key_count);
   EXPECT_EQ(hits_of(*lru, trace, true),
@@ -147,8 +147,8 @@ TEST(ViewcachePolicy, LargeCacheMissesOnlyFirstUse) {
 }
 
 TEST(ViewcachePolicy, ResistsQueryFlood) {
-  // 30% of requests are one-time keys. LRU lets them push out popular keys;
-  // W-TinyLFU's admission filter keeps most of them out.
+  // 30% of requests are one-time keys. LRU lets them push out popular keys,
+  // but W-TinyLFU's admission filter keeps most of them out.
   const Trace trace =
       load_trace(Format::zipf, "alpha=0.99,keys=20000,requests=200000,flood=0.3,seed=1");
   const std::vector<PolicyKind> policies{PolicyKind::viewcache, PolicyKind::lru};

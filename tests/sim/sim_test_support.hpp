@@ -56,8 +56,14 @@ inline Trace make_trace(std::vector<std::uint32_t> keys, std::vector<std::uint64
   trace.name = "test";
   trace.keys = std::move(keys);
   trace.sizes = std::move(sizes);
+  std::vector<bool> seen;
   for (const std::uint32_t key : trace.keys) {
     trace.key_count = std::max(trace.key_count, key + 1);
+    seen.resize(trace.key_count, false);
+    if (!seen[key]) {
+      seen[key] = true;
+      ++trace.distinct_keys;
+    }
   }
   return trace;
 }

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ TEST(ArcFormat, ExpandsBlockRanges) {
   const Trace trace = load_trace(Format::arc, data_dir + "/small.lis");
   EXPECT_THAT(trace.keys, ElementsAre(0, 1, 2, 3, 0, 1));
   EXPECT_EQ(trace.key_count, 4U);
+  EXPECT_EQ(trace.distinct_keys, 4U);
   EXPECT_FALSE(trace.has_sizes());
 }
 
@@ -131,7 +133,8 @@ TEST(Cache2kFormat, PartialRecordNamesOffset) {
 TEST(Int64Format, ReadsBigEndianInt64) {
   ScratchDir dir;
   std::string bytes;
-  for (const std::uint64_t key : {std::uint64_t{1} << 40U, std::uint64_t{2}, std::uint64_t{1} << 40U}) {
+  const std::uint64_t large = std::uint64_t{1} << 40U;
+  for (const std::uint64_t key : {large, std::uint64_t{2}, large}) {
     for (int shift = 56; shift >= 0; shift -= 8) {
       bytes.push_back(static_cast<char>((key >> static_cast<unsigned>(shift)) & 0xFFU));
     }
@@ -217,6 +220,10 @@ TEST(ZipfWorkload, FloodKeysNeverRepeat) {
   }
   // With alpha 0.99 the most popular key takes several percent of requests.
   EXPECT_GT(seen[0], 3000);
+
+  const auto drawn = static_cast<std::uint32_t>(std::count_if(seen.begin(), seen.end(),
+                                                              [](int uses) { return uses > 0; }));
+  EXPECT_EQ(trace.distinct_keys, drawn);
 }
 
 TEST(ZipfWorkload, InvalidParametersAreReported) {

@@ -27,20 +27,15 @@ class ArcPolicy final : public Policy {
         return true;
 
       case Place::b1: {
-        const double delta = b1_.size() >= b2_.size()
-                                 ? 1.0
-                                 : static_cast<double>(b2_.size()) / static_cast<double>(b1_.size());
-        target_t1_ = std::min(target_t1_ + delta, static_cast<double>(capacity_));
+        target_t1_ = std::min(target_t1_ + ratio_at_least_one(b2_, b1_),
+                              static_cast<double>(capacity_));
         replace(false);
         move(key, Place::t2);
         return false;
       }
 
       case Place::b2: {
-        const double delta = b2_.size() >= b1_.size()
-                                 ? 1.0
-                                 : static_cast<double>(b1_.size()) / static_cast<double>(b2_.size());
-        target_t1_ = std::max(target_t1_ - delta, 0.0);
+        target_t1_ = std::max(target_t1_ - ratio_at_least_one(b1_, b2_), 0.0);
         replace(true);
         move(key, Place::t2);
         return false;
@@ -72,6 +67,15 @@ class ArcPolicy final : public Policy {
 
  private:
   enum class Place : std::uint8_t { none, t1, t2, b1, b2 };
+
+  // The step by which a ghost hit moves p: |other| / |hit list|, but at
+  // least 1. It is a real number, as the paper writes it.
+  static double ratio_at_least_one(const KeyList& other, const KeyList& hit_list) noexcept {
+    if (hit_list.size() >= other.size()) {
+      return 1.0;
+    }
+    return static_cast<double>(other.size()) / static_cast<double>(hit_list.size());
+  }
 
   KeyList& list(Place place) noexcept {
     switch (place) {

@@ -28,8 +28,9 @@ class FileReader {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) {
       const int error = errno;
-      throw InputError(fmt::format("cannot open trace file '{}': {}; check the path given to --trace",
-                                   path, std::strerror(error)));
+      throw InputError(fmt::format(
+          "cannot open trace file '{}': {}; check the path given to --trace", path,
+          std::strerror(error)));
     }
     if (S_ISDIR(info.st_mode)) {
       throw InputError(fmt::format(
@@ -171,9 +172,9 @@ class ZstdSource final : public ByteSource {
         return 0;
       }
 
-      // At the end of the file the decoder may still hold decoded bytes, so
-      // it is called once more with no input; if that yields nothing, the
-      // last frame is cut short.
+      // At the end of the file the decoder may still buffer decoded bytes,
+      // so it is called once more with no input. If that yields nothing
+      // and the frame is not complete, the file is truncated.
       ZSTD_inBuffer in{input_.data(), input_.available(), 0};
       const std::size_t result = ZSTD_decompressStream(stream_, &out, &in);
       input_.consume(in.pos);

@@ -1,11 +1,12 @@
 #pragma once
 
 // Reading a trace file as a stream of bytes, decompressing it on the fly.
-// The compression is recognised by the file's first bytes (its magic number),
-// so a file named without .zst, .xz or .gz is still read right, and a file
-// named .xz that is not an xz stream is reported instead of being parsed as
-// text. Decompression streams through libzstd, liblzma and zlib: the whole
-// file is never held in memory, and no external program is run.
+// The compression is recognised by the file's first bytes (its magic
+// number), so a compressed file without a .zst, .xz or .gz suffix is still
+// decompressed. A file named .xz that is not an xz stream is reported
+// instead of being parsed as text. Decompression streams through libzstd,
+// liblzma and zlib, so the whole file is never in memory, and no external
+// program is run.
 
 #include <cstddef>
 #include <cstdint>

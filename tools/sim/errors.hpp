@@ -1,8 +1,8 @@
 #pragma once
 
-// The one error type of viewcache-sim. Every problem with the command line or
-// the input (an unknown option, a missing or damaged trace, a line that does
-// not parse) throws InputError with a complete message: what failed, where
+// The one error type of viewcache-sim. Every problem with the command line
+// or the input throws InputError: an unknown option, a missing or damaged
+// trace, a line that does not parse. Its message says what failed, where
 // (file, line or byte offset), and what to do. main() prints it and exits
 // with status 2.
 

@@ -54,7 +54,7 @@ class KeyList {
     --size_;
   }
 
-  // Removes and returns the oldest key; the list must not be empty.
+  // Removes and returns the oldest key. The list must not be empty.
   std::uint32_t pop_back(KeyLinks& links) noexcept {
     const std::uint32_t key = back_;
     remove(links, key);

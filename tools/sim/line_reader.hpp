@@ -44,7 +44,8 @@ class LineReader {
 
 class RecordReader {
  public:
-  // record_bytes: the size of one record; format: its name for messages.
+  // record_bytes is the size of one record, and format the format's name
+  // for messages.
   RecordReader(std::unique_ptr<ByteSource> source, std::string path, std::size_t record_bytes,
                std::string format);
 

@@ -51,7 +51,7 @@ class OptPolicy final : public Policy {
     victims_.clear();
     std::uint64_t freed = 0;
     while (used_ - freed + weight > capacity_) {
-      if (heap_.front() < next) {
+      if (heap_.empty() || heap_.front() < next) {
         break;
       }
       const std::uint64_t farthest = pop();

@@ -249,7 +249,9 @@ Policies:
   opt          Belady's optimal policy, which may decline to store a request:
                the upper bound. For byte capacities an approximation.
   caffeine     Caffeine 2.6 (Debian's libcaffeine-java) in a Java child
-               process: maximumSize, or maximumWeight for bytes.
+               process: maximumSize, or maximumWeight for bytes. Caffeine
+               seeds its sketch at random, so its hit ratio varies from
+               run to run, by several points on small traces.
 
 Exit status: 0 on success, 2 for invalid arguments or an unreadable or
 invalid trace, 1 for other failures.

@@ -17,7 +17,7 @@ struct Options {
   std::string trace;
   Format format = Format::keys;
   std::vector<Capacity> capacities;
-  std::vector<PolicyKind> policies;  // without repeats; {viewcache} when none is given
+  std::vector<PolicyKind> policies;  // without repeats, {viewcache} when none is given
   bool json = false;
   bool progress = false;  // report progress on stderr even when it is not a terminal
   bool help = false;

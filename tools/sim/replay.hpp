@@ -28,7 +28,7 @@ struct Result {
   std::uint64_t bytes = 0;      // sum of request sizes, when the trace has sizes
   std::uint64_t hit_bytes = 0;  // sum of the sizes of the hits
   double seconds = 0.0;         // wall-clock time of the replay
-  std::string unsupported;      // why the policy cannot run at this capacity; empty if it ran
+  std::string unsupported;      // why the policy cannot run at this capacity, empty if it ran
 
   [[nodiscard]] double hit_ratio() const noexcept {
     return requests == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(requests);

@@ -35,7 +35,7 @@ std::string json_fraction(double value) {
   return text;
 }
 
-// The distinct policies and capacities of results, in their order there.
+// The policies of results, each once, in the order they first appear.
 std::vector<std::string_view> policy_columns(std::span<const Result> results) {
   std::vector<std::string_view> names;
   for (const Result& result : results) {
@@ -90,7 +90,7 @@ std::string group_digits(std::uint64_t n) {
 std::string format_table(const Trace& trace, std::span<const Result> results) {
   std::string out = fmt::format("{} ({} format): {} requests, {} distinct keys\n", trace.name,
                                 format_name(trace.format), group_digits(trace.size()),
-                                group_digits(trace.key_count));
+                                group_digits(trace.distinct_keys));
   append_ratio_table(out, "hit ratio", results, false);
   if (trace.has_sizes()) {
     out += '\n';
@@ -111,7 +111,7 @@ std::string format_json(const Trace& trace, const Result& result) {
     out += fmt::format(",\"bytes\":{},\"hit_bytes\":{},\"byte_hit_ratio\":{}", result.bytes,
                        result.hit_bytes, json_fraction(result.byte_hit_ratio()));
   }
-  out += fmt::format(",\"distinct_keys\":{},\"seconds\":{:.3f}}}", trace.key_count,
+  out += fmt::format(",\"distinct_keys\":{},\"seconds\":{:.3f}}}", trace.distinct_keys,
                      result.seconds);
   return out;
 }

@@ -108,7 +108,7 @@ ZipfParameters parse_zipf_parameters(const std::string& spec) {
 Trace generate_zipf(const std::string& spec, const LoadProgress& progress) {
   const ZipfParameters parameters = parse_zipf_parameters(spec);
 
-  // cumulative[r] is the total weight of ranks 0..r; a uniform draw over the
+  // cumulative[r] is the total weight of ranks 0..r, so a uniform draw over the
   // total picks a rank by binary search.
   std::vector<double> cumulative(parameters.keys);
   double total = 0.0;
@@ -139,6 +139,15 @@ Trace generate_zipf(const std::string& spec, const LoadProgress& progress) {
     }
   }
   trace.key_count = static_cast<std::uint32_t>(next_unique);
+
+  // Ranks that were never drawn leave gaps below key_count.
+  std::vector<bool> seen(trace.key_count, false);
+  for (const std::uint32_t key : trace.keys) {
+    if (!seen[key]) {
+      seen[key] = true;
+      ++trace.distinct_keys;
+    }
+  }
   return trace;
 }
 

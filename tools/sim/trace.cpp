@@ -283,12 +283,16 @@ void read_access_log(LineReader& reader, KeyIds& ids, TraceBuilder& builder,
       continue;
     }
 
+    // The request is the quoted field right after the bracketed time.
     const std::size_t time_open = text.find('[');
     const std::size_t time_close =
         time_open == std::string_view::npos ? time_open : text.find(']', time_open);
     const std::size_t quote_open =
         time_close == std::string_view::npos ? time_close : text.find('"', time_close);
-    if (quote_open == std::string_view::npos || !trim(text.substr(time_close + 1, quote_open - time_close - 1)).empty()) {
+    if (quote_open == std::string_view::npos) {
+      fail_line(reader, text, expected);
+    }
+    if (!trim(text.substr(time_close + 1, quote_open - time_close - 1)).empty()) {
       fail_line(reader, text, expected);
     }
     const std::size_t quote_end = skip_quoted(text, quote_open);
@@ -302,7 +306,8 @@ void read_access_log(LineReader& reader, KeyIds& ids, TraceBuilder& builder,
     const auto bytes = bytes_field == "-" ? std::optional<std::uint64_t>(0)
                                           : parse_unsigned(bytes_field);
     if (!status || !bytes) {
-      fail_line(reader, text, "expected a decimal status and a byte count (or -) after the request");
+      fail_line(reader, text,
+                "expected a decimal status and a byte count (or -) after the request");
     }
 
     std::string_view request = text.substr(quote_open + 1, quote_end - quote_open - 2);
@@ -330,7 +335,8 @@ std::uint64_t read_big_endian(const unsigned char* bytes, std::size_t count) noe
 // cache2k: big-endian int32 keys, as Java's DataInputStream.readInt reads them.
 void read_cache2k(RecordReader& reader, KeyIds& ids, TraceBuilder& builder) {
   while (const unsigned char* record = reader.next()) {
-    const auto value = static_cast<std::int32_t>(static_cast<std::uint32_t>(read_big_endian(record, 4)));
+    const auto bits = static_cast<std::uint32_t>(read_big_endian(record, 4));
+    const auto value = static_cast<std::int32_t>(bits);
     builder.add(ids.for_number(static_cast<std::uint64_t>(std::int64_t{value})));
   }
 }
@@ -395,7 +401,9 @@ Trace load_trace(Format format, const std::string& source, const LoadProgress& p
         case Format::lirs: read_lirs(reader, ids, builder); break;
         case Format::adaptsize: read_adaptsize(reader, ids, builder); break;
         case Format::keys: read_keys(reader, ids, builder); break;
-        case Format::access_log: read_access_log(reader, ids, builder, trace.skipped_lines); break;
+        case Format::access_log:
+          read_access_log(reader, ids, builder, trace.skipped_lines);
+          break;
         default: break;
       }
       break;
@@ -413,6 +421,7 @@ Trace load_trace(Format format, const std::string& source, const LoadProgress& p
         format_name(format), skipped));
   }
   trace.key_count = ids.count();
+  trace.distinct_keys = ids.count();
   return trace;
 }
 

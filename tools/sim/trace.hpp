@@ -32,8 +32,9 @@ struct Trace {
   std::string name;  // the --trace argument: a path, or the zipf parameters
   Format format = Format::keys;
   std::vector<std::uint32_t> keys;    // dense key id of each request
-  std::vector<std::uint64_t> sizes;   // bytes of each request; empty when unknown
+  std::vector<std::uint64_t> sizes;   // bytes of each request, empty when unknown
   std::uint32_t key_count = 0;        // every id is below this
+  std::uint32_t distinct_keys = 0;    // ids that occur; key_count for files, fewer for zipf
   std::uint64_t skipped_lines = 0;    // access-log lines that are not cache lookups
 
   [[nodiscard]] bool has_sizes() const noexcept { return !sizes.empty(); }
