@@ -7,12 +7,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include <list>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "contenders/hand_written_lru.hpp"
 #include "viewcache/viewcache.hpp"
 
 namespace {
@@ -82,35 +80,10 @@ void BM_CachedHit_16KiB(benchmark::State& state) {
 }
 BENCHMARK(BM_CachedHit_16KiB)->Threads(1)->Threads(2)->UseRealTime();
 
-// Baseline: std::unordered_map + std::list LRU behind one std::mutex, copying
-// the page out on every hit, as caches written by hand often do.
-class HandWrittenLru {
- public:
-  void put(const std::string& key, const Page& page) {
-    std::lock_guard lock(mutex_);
-    order_.push_front(key);
-    map_[key] = {page, order_.begin()};
-  }
-
-  bool get(const std::string& key, Page& out) {
-    std::lock_guard lock(mutex_);
-    const auto position = map_.find(key);
-    if (position == map_.end()) {
-      return false;
-    }
-    order_.splice(order_.begin(), order_, position->second.second);
-    out = position->second.first;
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  std::list<std::string> order_;
-  std::unordered_map<std::string, std::pair<Page, std::list<std::string>::iterator>> map_;
-};
-
+// Baseline: the cache people write by hand (contenders/hand_written_lru.hpp),
+// copying the page out on every hit.
 void BM_HandWrittenLru_Hit_16KiB(benchmark::State& state) {
-  static HandWrittenLru cache;
+  static bench::HandWrittenLru cache;
   static const bool filled = [] {
     for (const std::string& path : paths()) {
       cache.put("view/" + path + "/anon", make_page());
