@@ -1,12 +1,61 @@
 #include "viewcache/page_cache.hpp"
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <fmt/format.h>
 
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "viewcache/auth_aware_key_policy.hpp"
 
 namespace viewcache {
+
+namespace detail {
+
+struct Flight {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  std::shared_ptr<const Page> page;  // the leader's page, when waiters may share it
+  std::chrono::milliseconds ttl{0};
+  std::exception_ptr error;          // the leader's exception, if render threw
+  std::size_t waiters = 0;           // guarded by the flight table's shard mutex
+};
+
+namespace {
+// The keys this thread is rendering, innermost last. Fragments nest a few
+// levels deep at most, so a linear search is fastest.
+thread_local std::vector<std::string_view> rendering_keys;
+}  // namespace
+
+RenderScope::RenderScope(std::string_view key) : key_(key) {
+  if (!key_.empty()) {
+    rendering_keys.push_back(key_);
+  }
+}
+
+RenderScope::~RenderScope() {
+  if (!key_.empty()) {
+    rendering_keys.pop_back();
+  }
+}
+
+bool RenderScope::active(std::string_view key) noexcept {
+  for (const std::string_view rendering : rendering_keys) {
+    if (rendering == key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace detail
+
 namespace {
 
 bool is_lookup_method(std::string_view method) noexcept {
@@ -14,6 +63,62 @@ bool is_lookup_method(std::string_view method) noexcept {
 }
 
 }  // namespace
+
+struct PageCache::Counters {
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> renders{0};
+  std::atomic<std::uint64_t> stored{0};
+  std::atomic<std::uint64_t> collapsed{0};
+  std::atomic<std::uint64_t> wait_timeouts{0};
+  std::atomic<std::uint64_t> waiting{0};
+};
+
+// Renders in progress, by key, in shards so that misses on different keys
+// rarely share a mutex. Touched only on misses, never on hits.
+class PageCache::FlightTable {
+ public:
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept {
+      return boost::hash<std::string_view>{}(key);
+    }
+  };
+
+  struct Shard {
+    std::mutex mutex;
+    boost::unordered_flat_map<std::string, std::shared_ptr<detail::Flight>, KeyHash,
+                              std::equal_to<>>
+        flights;
+  };
+
+  Shard& shard_for(std::string_view key) noexcept {
+    return shards_[std::hash<std::string_view>{}(key) % shards_.size()];
+  }
+
+  // Ends a leader's flight: removes it from the table, so later misses start
+  // a new one, and wakes the waiters with page (nullptr when it may not be
+  // shared) or error.
+  void finish(std::string_view key, detail::Flight& flight, std::shared_ptr<const Page> page,
+              std::chrono::milliseconds ttl, std::exception_ptr error) noexcept {
+    {
+      Shard& shard = shard_for(key);
+      std::lock_guard lock(shard.mutex);
+      shard.flights.erase(key);
+    }
+    {
+      std::lock_guard lock(flight.mutex);
+      flight.page = std::move(page);
+      flight.ttl = ttl;
+      flight.error = std::move(error);
+      flight.done = true;
+    }
+    flight.finished.notify_all();
+  }
+
+ private:
+  std::array<Shard, 16> shards_;
+};
 
 std::string CacheResult::cache_status() const {
   switch (outcome) {
@@ -31,13 +136,18 @@ std::string CacheResult::cache_status() const {
     case CacheOutcome::bypass_key:
       return fmt::format("viewcache; fwd=bypass; fwd-status={}; detail={}", page->status,
                          to_string(key_status));
+    case CacheOutcome::collapsed:
+      return "viewcache; fwd=miss; collapsed";
   }
   return "viewcache";
 }
 
 PageCache::PageCache(std::shared_ptr<Store> store,
                      std::shared_ptr<const CacheKeyPolicy> default_policy)
-    : store_(std::move(store)), default_policy_(std::move(default_policy)) {
+    : store_(std::move(store)),
+      default_policy_(std::move(default_policy)),
+      flights_(std::make_unique<FlightTable>()),
+      counters_(std::make_unique<Counters>()) {
   if (store_ == nullptr) {
     throw std::invalid_argument("PageCache: store is nullptr; pass a store such as "
                                 "std::make_shared<viewcache::MemoryStore>()");
@@ -45,6 +155,19 @@ PageCache::PageCache(std::shared_ptr<Store> store,
   if (default_policy_ == nullptr) {
     default_policy_ = std::make_shared<const AuthAwareKeyPolicy>();
   }
+}
+
+PageCache::~PageCache() = default;
+
+PageCacheStats PageCache::stats() const noexcept {
+  const Counters& counters = *counters_;
+  return {.hits = counters.hits.load(std::memory_order_relaxed),
+          .misses = counters.misses.load(std::memory_order_relaxed),
+          .renders = counters.renders.load(std::memory_order_relaxed),
+          .stored = counters.stored.load(std::memory_order_relaxed),
+          .collapsed = counters.collapsed.load(std::memory_order_relaxed),
+          .wait_timeouts = counters.wait_timeouts.load(std::memory_order_relaxed),
+          .waiting = counters.waiting.load(std::memory_order_relaxed)};
 }
 
 const CacheKeyPolicy& PageCache::policy_for(const CacheOptions& options) const noexcept {
@@ -67,16 +190,90 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   }
 
   if (Store::Hit hit = store_->get(lookup.key.view())) {
+    counters_->hits.fetch_add(1, std::memory_order_relaxed);
     lookup.result.outcome = CacheOutcome::hit;
     lookup.result.page = std::move(hit.page);
     lookup.result.ttl = hit.ttl_left;
+    return lookup;
   }
+
+  counters_->misses.fetch_add(1, std::memory_order_relaxed);
+  join_flight(request, options, lookup);
   return lookup;
 }
 
+// Decides this miss's role: lead a new render of the key, wait for the one in
+// progress, or render alone. A waiter that receives the leader's page leaves
+// with lookup.result set to CacheOutcome::collapsed.
+void PageCache::join_flight(const Request& request, const CacheOptions& options,
+                            Lookup& lookup) const {
+  const std::string_view key = lookup.key.view();
+  if (detail::RenderScope::active(key)) {
+    throw std::logic_error(fmt::format(
+        "PageCache::cached: the render of key \"{}\" called cached() for the same key, which "
+        "would wait for itself; render the fragment under a path of its own, or call its render "
+        "function directly",
+        key));
+  }
+
+  FlightTable::Shard& shard = flights_->shard_for(key);
+  std::shared_ptr<detail::Flight> flight;
+  {
+    std::lock_guard lock(shard.mutex);
+    const auto found = shard.flights.find(key);
+    if (found == shard.flights.end()) {
+      // Only a GET leads: a HEAD render has no body to hand to GET waiters.
+      if (request.method == "GET") {
+        lookup.flight = std::make_shared<detail::Flight>();
+        shard.flights.emplace(std::string{key}, lookup.flight);
+        lookup.role = detail::FlightRole::leader;
+      }
+      return;
+    }
+    if (found->second->waiters >= options.max_waiters) {
+      return;  // solo: too many waiters already
+    }
+    flight = found->second;
+    ++flight->waiters;
+  }
+
+  counters_->waiting.fetch_add(1, std::memory_order_relaxed);
+  std::unique_lock wait_lock(flight->mutex);
+  const bool done = flight->finished.wait_for(wait_lock, options.wait_timeout,
+                                              [&] { return flight->done; });
+  counters_->waiting.fetch_sub(1, std::memory_order_relaxed);
+
+  if (!done) {
+    counters_->wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+    lookup.role = detail::FlightRole::solo_without_store;
+    return;
+  }
+  if (flight->page != nullptr) {
+    counters_->collapsed.fetch_add(1, std::memory_order_relaxed);
+    lookup.role = detail::FlightRole::collapsed;
+    lookup.result.outcome = CacheOutcome::collapsed;
+    lookup.result.page = flight->page;
+    lookup.result.ttl = flight->ttl;
+    return;
+  }
+  if (flight->error != nullptr && options.on_leader_error == OnLeaderError::rethrow) {
+    std::rethrow_exception(flight->error);
+  }
+  // The leader's page may not be shared (Set-Cookie, a 404, private), or the
+  // leader failed and this route renders on failure: render alone.
+}
+
+void PageCache::abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept {
+  counters_->renders.fetch_add(1, std::memory_order_relaxed);
+  if (lookup.role == detail::FlightRole::leader) {
+    flights_->finish(lookup.key.view(), *lookup.flight, nullptr, {}, std::move(error));
+    lookup.flight.reset();
+  }
+}
+
 CacheResult PageCache::store_rendered(const Request& request, const CacheOptions& options,
-                                      const Lookup& lookup,
-                                      std::shared_ptr<const Page> page) const {
+                                      Lookup& lookup, std::shared_ptr<const Page> page) const {
+  counters_->renders.fetch_add(1, std::memory_order_relaxed);
   CacheResult result = lookup.result;
   result.page = std::move(page);
   if (lookup.key.empty()) {
@@ -88,16 +285,30 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   if (result.decision == StoreDecision::store && options.ttl.count() <= 0) {
     result.decision = StoreDecision::refuse_ttl;
   }
-  if (result.decision != StoreDecision::store) {
-    return result;
+  if (result.decision == StoreDecision::store &&
+      lookup.role == detail::FlightRole::solo_without_store) {
+    result.decision = StoreDecision::wait_timed_out;
   }
 
-  if (!store_->put(lookup.key.view(), result.page, options.ttl)) {
-    result.decision = StoreDecision::store_declined;
-    return result;
+  if (result.decision == StoreDecision::store) {
+    if (store_->put(lookup.key.view(), result.page, options.ttl)) {
+      counters_->stored.fetch_add(1, std::memory_order_relaxed);
+      result.outcome = CacheOutcome::miss_stored;
+      result.ttl = options.ttl;
+    } else {
+      result.decision = StoreDecision::store_declined;
+    }
   }
-  result.outcome = CacheOutcome::miss_stored;
-  result.ttl = options.ttl;
+
+  // Waiters share the page whenever HTTP allows storing it, even if the store
+  // declined it for size.
+  if (lookup.role == detail::FlightRole::leader) {
+    const bool shareable = result.decision == StoreDecision::store ||
+                           result.decision == StoreDecision::store_declined;
+    flights_->finish(lookup.key.view(), *lookup.flight, shareable ? result.page : nullptr,
+                     options.ttl, nullptr);
+    lookup.flight.reset();
+  }
   return result;
 }
 

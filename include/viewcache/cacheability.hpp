@@ -29,6 +29,10 @@ enum class StoreDecision : std::uint8_t {
   // The store declined the page, for example because it exceeds the store's
   // budget. Set by PageCache, not by decide_storage().
   store_declined,
+  // This request waited for another render of its key, timed out and
+  // rendered for itself; its page must not overwrite the leader's. Set by
+  // PageCache.
+  wait_timed_out,
 };
 
 // Returns a short lowercase name such as "set-cookie", for logs and for the

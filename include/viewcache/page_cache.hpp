@@ -16,17 +16,27 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "viewcache/cacheability.hpp"
+#include "viewcache/detail/single_flight.hpp"
 #include "viewcache/key_policy.hpp"
 #include "viewcache/page.hpp"
 #include "viewcache/request.hpp"
 #include "viewcache/store.hpp"
 
 namespace viewcache {
+
+// The action of a single-flight waiter whose leader's render throws.
+enum class OnLeaderError : std::uint8_t {
+  // Every waiter gets the leader's exception.
+  rethrow,
+  // Every waiter renders for itself.
+  render,
+};
 
 // Per-route caching options.
 struct CacheOptions {
@@ -35,9 +45,20 @@ struct CacheOptions {
 
   // The key policy for this route; nullptr selects the cache's default.
   std::shared_ptr<const CacheKeyPolicy> key_policy;
+
+  // Single-flight: while one request renders a key, other misses on the key
+  // wait for its page, up to wait_timeout. A waiter that times out renders
+  // for itself and does not store its page.
+  std::chrono::milliseconds wait_timeout = std::chrono::seconds{10};
+
+  // The maximum number of requests that wait for one render. Further misses
+  // render for themselves, so a slow render cannot hold every server thread.
+  std::size_t max_waiters = 256;
+
+  OnLeaderError on_leader_error = OnLeaderError::rethrow;
 };
 
-// What cached() did for one request.
+// The path one cached() call took.
 enum class CacheOutcome : std::uint8_t {
   hit,
   // Looked up, missed, rendered, stored.
@@ -48,6 +69,9 @@ enum class CacheOutcome : std::uint8_t {
   bypass_method,
   // Not looked up: the key policy built no key (see KeyStatus).
   bypass_key,
+  // Missed, and received the page another request was rendering for the
+  // same key (single-flight). Nothing was rendered for this request.
+  collapsed,
 };
 
 struct CacheResult {
@@ -67,8 +91,19 @@ struct CacheResult {
   [[nodiscard]] bool hit() const noexcept { return outcome == CacheOutcome::hit; }
 
   // Returns the RFC 9211 Cache-Status field value, such as "viewcache; hit;
-  // ttl=87" or "viewcache; fwd=miss; stored".
+  // ttl=87", "viewcache; fwd=miss; stored" or "viewcache; fwd=miss; collapsed".
   [[nodiscard]] std::string cache_status() const;
+};
+
+// Counters of one PageCache since it was built, read without locking.
+struct PageCacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;       // lookups that found nothing, collapsed ones included
+  std::uint64_t renders = 0;      // render calls made by cached(), on misses and bypasses
+  std::uint64_t stored = 0;
+  std::uint64_t collapsed = 0;    // misses served with another request's render
+  std::uint64_t wait_timeouts = 0;
+  std::uint64_t waiting = 0;      // requests waiting for a render right now
 };
 
 class PageCache {
@@ -86,12 +121,19 @@ class PageCache {
   //
   // - GET and HEAD are looked up under the same key. Other methods bypass the
   //   store: render is called and nothing is stored.
-  // - On a miss render is called once, in this thread. Only a GET page that
-  //   passes decide_storage() is stored, for options.ttl.
-  // - If render throws, nothing is stored and the exception propagates.
-  //
-  // Concurrent misses on one key each call render.
-  // TODO: coalesce concurrent misses (single-flight) so a stampede renders once.
+  // - Single-flight: on a GET miss with no render of the key in progress,
+  //   this call leads: it renders once, in this thread, stores the page if
+  //   decide_storage() allows it, and hands that page to every request that
+  //   missed the same key meanwhile (CacheOutcome::collapsed). A waiter gets
+  //   the leader's page only if it may be stored, so it never receives a page
+  //   with another session's Set-Cookie; otherwise it renders for itself.
+  //   HEAD misses wait for a GET leader but never lead.
+  // - If render throws, nothing is stored, the exception propagates, and each
+  //   waiter rethrows it or renders for itself (options.on_leader_error).
+  // - A waiter that waits longer than options.wait_timeout, or finds
+  //   options.max_waiters already waiting, renders for itself.
+  // - A render may call cached() for other keys (fragments). Calling it for
+  //   the key being rendered throws std::logic_error instead of deadlocking.
   //
   // Thread-safe. The returned page stays valid however long the caller keeps
   // it, even after the entry is evicted.
@@ -99,11 +141,18 @@ class PageCache {
     requires is_render<F>
   CacheResult cached(const Request& request, const CacheOptions& options, F&& render) {
     Lookup lookup = look_up(request, options);
-    if (lookup.result.hit()) {
+    if (lookup.result.hit() || lookup.result.outcome == CacheOutcome::collapsed) {
       return std::move(lookup.result);
     }
 
-    auto page = std::make_shared<const Page>(std::forward<F>(render)());
+    std::shared_ptr<const Page> page;
+    try {
+      const detail::RenderScope scope(lookup.key.view());
+      page = std::make_shared<const Page>(std::forward<F>(render)());
+    } catch (...) {
+      abandon_flight(lookup, std::current_exception());
+      throw;
+    }
     return store_rendered(request, options, lookup, std::move(page));
   }
 
@@ -113,20 +162,35 @@ class PageCache {
 
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 
+  [[nodiscard]] PageCacheStats stats() const noexcept;
+
+  ~PageCache();
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
  private:
+  struct Counters;
+  class FlightTable;
+
   struct Lookup {
     CacheResult result;
     KeyBuffer key;  // empty when the request bypasses the store
+    detail::FlightRole role = detail::FlightRole::solo;
+    std::shared_ptr<detail::Flight> flight;  // set for the leader
   };
+
+  void abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept;
+  void join_flight(const Request& request, const CacheOptions& options, Lookup& lookup) const;
 
   [[nodiscard]] const CacheKeyPolicy& policy_for(const CacheOptions& options) const noexcept;
   [[nodiscard]] Lookup look_up(const Request& request, const CacheOptions& options) const;
   [[nodiscard]] CacheResult store_rendered(const Request& request, const CacheOptions& options,
-                                           const Lookup& lookup,
-                                           std::shared_ptr<const Page> page) const;
+                                           Lookup& lookup, std::shared_ptr<const Page> page) const;
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<const CacheKeyPolicy> default_policy_;
+  std::unique_ptr<FlightTable> flights_;
+  std::unique_ptr<Counters> counters_;
 };
 
 }  // namespace viewcache
