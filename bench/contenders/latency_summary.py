@@ -35,8 +35,8 @@ NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def parse_arguments():
-    parser = argparse.ArgumentParser(
-        description="Summarise a viewcache_latency_bench JSON file against viewcache's targets.")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("latency_json", nargs="?", default="build/release/latency.json",
                         help="Google Benchmark JSON output (default: %(default)s)")
     return parser.parse_args()
