@@ -142,14 +142,16 @@ def verdict(met):
 
 
 def print_cpu_scaling(one_thread, two_threads):
-    """Print the throughput ratio that CPU time per operation predicts if each
-    thread had a core to itself. On a busy machine the measured ratio is
-    bounded by the cores left free, while CPU time still shows what a second
-    thread costs. The estimate leaves out time spent blocked on a lock."""
+    """Print how many CPUs the two threads had between them (CPU time over
+    real time) and the CPU time per call on 1 and 2 threads. With close to 2
+    CPUs, a higher CPU time per call on 2 threads is contention between them.
+    With close to 1 CPU, the threads took turns on a busy machine, so the
+    throughput ratio shows the free CPUs rather than the code."""
+    cpus_used = two_threads["cpu_time"] / two_threads["real_time"]
     one_cpu = one_thread["cpu_time"] * NS_PER_UNIT[one_thread.get("time_unit", "ns")]
     two_cpu = two_threads["cpu_time"] * NS_PER_UNIT[two_threads.get("time_unit", "ns")]
-    print(f"  CPU time per call {format_ns(one_cpu)} on 1 thread, {format_ns(two_cpu)} on 2; "
-          f"with a free core per thread that is {2 * one_cpu / two_cpu:.2f}x (estimate)")
+    print(f"  the 2 threads used {cpus_used:.2f} CPUs; CPU time per call {format_ns(one_cpu)} "
+          f"on 1 thread, {format_ns(two_cpu)} on 2")
 
 
 def print_targets(runs):
