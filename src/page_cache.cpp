@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "ascii.hpp"
 #include "viewcache/auth_aware_key_policy.hpp"
 
 namespace viewcache {
@@ -62,6 +63,13 @@ bool is_lookup_method(std::string_view method) noexcept {
   return method == "GET" || method == "HEAD";
 }
 
+std::shared_ptr<const Page> without_set_cookie(const Page& page) {
+  auto copy = std::make_shared<Page>(page);
+  std::erase_if(copy->headers,
+                [](const Header& header) { return detail::iequals(header.name, "Set-Cookie"); });
+  return copy;
+}
+
 }  // namespace
 
 struct PageCache::Counters {
@@ -72,6 +80,7 @@ struct PageCache::Counters {
   std::atomic<std::uint64_t> collapsed{0};
   std::atomic<std::uint64_t> wait_timeouts{0};
   std::atomic<std::uint64_t> waiting{0};
+  std::array<std::atomic<std::uint64_t>, store_decision_count> refused{};
 };
 
 // Renders in progress, by key, in shards so that misses on different keys
@@ -161,13 +170,17 @@ PageCache::~PageCache() = default;
 
 PageCacheStats PageCache::stats() const noexcept {
   const Counters& counters = *counters_;
-  return {.hits = counters.hits.load(std::memory_order_relaxed),
-          .misses = counters.misses.load(std::memory_order_relaxed),
-          .renders = counters.renders.load(std::memory_order_relaxed),
-          .stored = counters.stored.load(std::memory_order_relaxed),
-          .collapsed = counters.collapsed.load(std::memory_order_relaxed),
-          .wait_timeouts = counters.wait_timeouts.load(std::memory_order_relaxed),
-          .waiting = counters.waiting.load(std::memory_order_relaxed)};
+  PageCacheStats stats{.hits = counters.hits.load(std::memory_order_relaxed),
+                       .misses = counters.misses.load(std::memory_order_relaxed),
+                       .renders = counters.renders.load(std::memory_order_relaxed),
+                       .stored = counters.stored.load(std::memory_order_relaxed),
+                       .collapsed = counters.collapsed.load(std::memory_order_relaxed),
+                       .wait_timeouts = counters.wait_timeouts.load(std::memory_order_relaxed),
+                       .waiting = counters.waiting.load(std::memory_order_relaxed)};
+  for (std::size_t i = 0; i < store_decision_count; ++i) {
+    stats.refused[i] = counters.refused[i].load(std::memory_order_relaxed);
+  }
+  return stats;
 }
 
 const CacheKeyPolicy& PageCache::policy_for(const CacheOptions& options) const noexcept {
@@ -281,8 +294,9 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   }
 
   result.outcome = CacheOutcome::miss_not_stored;
-  result.decision = decide_storage(request, *result.page);
-  if (result.decision == StoreDecision::store && options.ttl.count() <= 0) {
+  result.decision = decide_storage(request, *result.page, options.storage);
+  const std::chrono::milliseconds ttl = storage_ttl(*result.page, options.storage, options.ttl);
+  if (result.decision == StoreDecision::store && ttl.count() <= 0) {
     result.decision = StoreDecision::refuse_ttl;
   }
   if (result.decision == StoreDecision::store &&
@@ -290,14 +304,25 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
     result.decision = StoreDecision::wait_timed_out;
   }
 
+  // The stored (and shared) copy never carries the reader's Set-Cookie; the
+  // reader still gets the page as rendered.
+  std::shared_ptr<const Page> shared = result.page;
+  if (result.decision == StoreDecision::store && result.page->has_header("Set-Cookie")) {
+    shared = without_set_cookie(*result.page);
+  }
+
   if (result.decision == StoreDecision::store) {
-    if (store_->put(lookup.key.view(), result.page, options.ttl)) {
+    if (store_->put(lookup.key.view(), shared, ttl)) {
       counters_->stored.fetch_add(1, std::memory_order_relaxed);
       result.outcome = CacheOutcome::miss_stored;
-      result.ttl = options.ttl;
+      result.ttl = ttl;
     } else {
       result.decision = StoreDecision::store_declined;
     }
+  }
+  if (result.decision != StoreDecision::store) {
+    counters_->refused[static_cast<std::size_t>(result.decision)].fetch_add(
+        1, std::memory_order_relaxed);
   }
 
   // Waiters share the page whenever HTTP allows storing it, even if the store
@@ -305,8 +330,8 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   if (lookup.role == detail::FlightRole::leader) {
     const bool shareable = result.decision == StoreDecision::store ||
                            result.decision == StoreDecision::store_declined;
-    flights_->finish(lookup.key.view(), *lookup.flight, shareable ? result.page : nullptr,
-                     options.ttl, nullptr);
+    flights_->finish(lookup.key.view(), *lookup.flight, shareable ? shared : nullptr, ttl,
+                     nullptr);
     lookup.flight.reset();
   }
   return result;

@@ -69,5 +69,89 @@ TEST(DecideStorage, ChecksEveryCacheControlHeader) {
   EXPECT_EQ(decide_storage(get_home, page), StoreDecision::refuse_cache_control);
 }
 
+TEST(DecideStorage, RefusesNoCacheUnlessAllowed) {
+  const Page page = page_with(200, {{"Cache-Control", "no-cache"}});
+  EXPECT_EQ(decide_storage(get_home, page), StoreDecision::refuse_cache_control);
+  EXPECT_EQ(decide_storage(get_home, page, {.allow_no_cache = true}), StoreDecision::store);
+}
+
+TEST(DecideStorage, RefusesUncoveredVary) {
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "*"}})), StoreDecision::refuse_vary);
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "Accept-Language"}})),
+            StoreDecision::refuse_vary);
+
+  const StorageRules rules{.covered_vary_headers = {"accept-language", "X-Tenant"}};
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "Accept-Language, x-tenant"}}), rules),
+            StoreDecision::store);
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "Accept-Language, Cookie"}}), rules),
+            StoreDecision::refuse_vary);
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "*"}}), rules),
+            StoreDecision::refuse_vary);
+}
+
+TEST(DecideStorage, AuthorizationNeedsPublicOrSharedMaxAge) {
+  const Request authorized{.method = "GET", .path = "/home", .has_authorization = true};
+  EXPECT_EQ(decide_storage(authorized, page_with(200, {})), StoreDecision::refuse_authorization);
+  EXPECT_EQ(decide_storage(authorized, page_with(200, {{"Cache-Control", "max-age=60"}})),
+            StoreDecision::refuse_authorization);
+  EXPECT_EQ(decide_storage(authorized, page_with(200, {{"Cache-Control", "public"}})),
+            StoreDecision::store);
+  EXPECT_EQ(decide_storage(authorized, page_with(200, {{"Cache-Control", "s-maxage=30"}})),
+            StoreDecision::store);
+}
+
+TEST(DecideStorage, RefusesOversizedBody) {
+  Page page = page_with(200, {});
+  page.body.assign(101, 'x');
+  EXPECT_EQ(decide_storage(get_home, page, {.max_body_bytes = 100}), StoreDecision::refuse_size);
+  page.body.resize(100);
+  EXPECT_EQ(decide_storage(get_home, page, {.max_body_bytes = 100}), StoreDecision::store);
+}
+
+TEST(DecideStorage, ExtraStatusesAreStored) {
+  const StorageRules rules{.extra_statuses = {{404, std::chrono::seconds{30}},
+                                              {301, std::chrono::hours{1}}}};
+  EXPECT_EQ(decide_storage(get_home, page_with(404, {}), rules), StoreDecision::store);
+  EXPECT_EQ(decide_storage(get_home, page_with(301, {}), rules), StoreDecision::store);
+  EXPECT_EQ(decide_storage(get_home, page_with(308, {}), rules), StoreDecision::refuse_status);
+  EXPECT_EQ(storage_ttl(page_with(404, {}), rules, std::chrono::seconds{90}),
+            std::chrono::seconds{30});
+  EXPECT_EQ(storage_ttl(page_with(200, {}), rules, std::chrono::seconds{90}),
+            std::chrono::seconds{90});
+}
+
+TEST(DecideStorage, SetCookieMayBeStripped) {
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Set-Cookie", "a=b"}}),
+                           {.strip_set_cookie = true}),
+            StoreDecision::store);
+}
+
+TEST(StorageTtl, SharedMaxAgeBeforeMaxAge) {
+  const StorageRules rules{.ttl_from_response = true};
+  using std::chrono::seconds;
+  EXPECT_EQ(storage_ttl(page_with(200, {{"Cache-Control", "max-age=60, s-maxage=300"}}), rules,
+                        seconds{90}),
+            seconds{300});
+  EXPECT_EQ(storage_ttl(page_with(200, {{"Cache-Control", "public, max-age=60"}}), rules,
+                        seconds{90}),
+            seconds{60});
+  EXPECT_EQ(storage_ttl(page_with(200, {{"Cache-Control", "public"}}), rules, seconds{90}),
+            seconds{90});
+  EXPECT_EQ(storage_ttl(page_with(200, {{"Cache-Control", "max-age=0"}}), rules, seconds{90}),
+            seconds{0});
+  EXPECT_EQ(storage_ttl(page_with(200, {{"Cache-Control", "max-age=60"}}), {}, seconds{90}),
+            seconds{90});
+}
+
+TEST(CacheControlSeconds, ParsesOnlyNonNegativeIntegers) {
+  EXPECT_EQ(cache_control_seconds("max-age=60", "max-age"), 60);
+  EXPECT_EQ(cache_control_seconds("max-age=\"60\"", "max-age"), 60);
+  EXPECT_EQ(cache_control_seconds("MAX-AGE=5", "max-age"), 5);
+  EXPECT_EQ(cache_control_seconds("max-age=-1", "max-age"), std::nullopt);
+  EXPECT_EQ(cache_control_seconds("max-age=6x", "max-age"), std::nullopt);
+  EXPECT_EQ(cache_control_seconds("max-age", "max-age"), std::nullopt);
+  EXPECT_EQ(cache_control_seconds("s-maxage=5", "max-age"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace viewcache

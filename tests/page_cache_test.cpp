@@ -195,6 +195,58 @@ TEST_F(PageCacheTest, InvalidateRemovesEntry) {
   EXPECT_EQ(serve(request).outcome, CacheOutcome::miss_stored);
 }
 
+TEST_F(PageCacheTest, RefusalsAreCountedByReason) {
+  cache_.cached({.path = "/a"}, options_, [] { return Page{.status = 404}; });
+  cache_.cached({.path = "/b"}, options_, [] { return Page{.status = 500}; });
+  cache_.cached({.path = "/c"}, options_,
+                [] { return Page{.headers = {{"Cache-Control", "private"}}}; });
+  const PageCacheStats stats = cache_.stats();
+  EXPECT_EQ(stats.refused_for(StoreDecision::refuse_status), 2U);
+  EXPECT_EQ(stats.refused_for(StoreDecision::refuse_cache_control), 1U);
+  EXPECT_EQ(stats.refused_for(StoreDecision::refuse_set_cookie), 0U);
+}
+
+TEST_F(PageCacheTest, StrippedCopyIsStoredReaderKeepsCookie) {
+  const CacheOptions options{.storage = {.strip_set_cookie = true}};
+  const CacheResult first = cache_.cached({.path = "/home"}, options, [] {
+    return Page{.headers = {{"Set-Cookie", "csrf=1"}, {"Content-Type", "text/html"}}, .body = "b"};
+  });
+  EXPECT_EQ(first.outcome, CacheOutcome::miss_stored);
+  EXPECT_EQ(first.page->header("Set-Cookie"), "csrf=1");
+
+  const CacheResult second = cache_.cached({.path = "/home"}, options, [] { return Page{}; });
+  ASSERT_TRUE(second.hit());
+  EXPECT_FALSE(second.page->has_header("Set-Cookie"));
+  EXPECT_EQ(second.page->header("Content-Type"), "text/html");
+}
+
+TEST_F(PageCacheTest, TtlFromResponse) {
+  const CacheOptions options{.ttl = seconds{90}, .storage = {.ttl_from_response = true}};
+  const CacheResult stored = cache_.cached({.path = "/home"}, options, [] {
+    return Page{.headers = {{"Cache-Control", "public, max-age=10, s-maxage=20"}}};
+  });
+  EXPECT_EQ(stored.ttl, seconds{20});
+  clock_->advance(seconds{19});
+  EXPECT_TRUE(cache_.cached({.path = "/home"}, options, [] { return Page{}; }).hit());
+  clock_->advance(seconds{1});
+  EXPECT_FALSE(cache_.cached({.path = "/home"}, options, [] { return Page{}; }).hit());
+
+  const CacheResult zero = cache_.cached({.path = "/zero"}, options, [] {
+    return Page{.headers = {{"Cache-Control", "max-age=0"}}};
+  });
+  EXPECT_EQ(zero.decision, StoreDecision::refuse_ttl);
+}
+
+TEST_F(PageCacheTest, ExtraStatusUsesItsTtl) {
+  const CacheOptions options{.ttl = seconds{90},
+                             .storage = {.extra_statuses = {{404, seconds{5}}}}};
+  const CacheResult first =
+      cache_.cached({.path = "/missing"}, options, [] { return Page{.status = 404}; });
+  EXPECT_EQ(first.outcome, CacheOutcome::miss_stored);
+  clock_->advance(seconds{5});
+  EXPECT_FALSE(cache_.cached({.path = "/missing"}, options, [] { return Page{.status = 404}; }).hit());
+}
+
 TEST(PageCacheOptions, NullStoreThrows) {
   EXPECT_THROW(PageCache{nullptr}, std::invalid_argument);
 }

@@ -13,6 +13,7 @@
 // and on a miss calls render, decides whether the page may be stored
 // (cacheability.hpp) and stores it.
 
+#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -56,6 +57,10 @@ struct CacheOptions {
   std::size_t max_waiters = 256;
 
   OnLeaderError on_leader_error = OnLeaderError::rethrow;
+
+  // Changes to the rules that decide whether a page is stored, such as
+  // storing 404 pages for 30 s or taking the TTL from Cache-Control.
+  StorageRules storage;
 };
 
 // The path one cached() call took.
@@ -104,6 +109,13 @@ struct PageCacheStats {
   std::uint64_t collapsed = 0;    // misses served with another request's render
   std::uint64_t wait_timeouts = 0;
   std::uint64_t waiting = 0;      // requests waiting for a render right now
+
+  // Rendered pages not stored, by reason (index: StoreDecision).
+  std::array<std::uint64_t, store_decision_count> refused{};
+
+  [[nodiscard]] std::uint64_t refused_for(StoreDecision reason) const noexcept {
+    return refused[static_cast<std::size_t>(reason)];
+  }
 };
 
 class PageCache {

@@ -84,6 +84,10 @@ struct Request {
 
   PathForm path_form = PathForm::received;
 
+  // True when the request carries an Authorization header. A response to it
+  // is stored only if it says public or s-maxage (RFC 9111 section 3.5).
+  bool has_authorization = false;
+
   // Values for the vary dimensions a route's key policy names. Dimensions the
   // policy does not name are ignored.
   std::span<const VaryValue> vary;
