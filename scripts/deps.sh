@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost1.81-dev libfmt-dev libssl-dev
+  libboost1.81-dev libfmt-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev
   libzstd-dev liblzma-dev zlib1g-dev

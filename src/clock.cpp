@@ -1,13 +1,24 @@
 #include "viewcache/clock.hpp"
 
+#include <time.h>
+
 namespace viewcache {
 
 SteadyClock::time_point SteadyClock::now() const noexcept {
   return std::chrono::steady_clock::now();
 }
 
+CoarseSteadyClock::time_point CoarseSteadyClock::now() const noexcept {
+  timespec now{};
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0) {
+    return std::chrono::steady_clock::now();
+  }
+  return time_point{std::chrono::duration_cast<duration>(std::chrono::seconds{now.tv_sec} +
+                                                         std::chrono::nanoseconds{now.tv_nsec})};
+}
+
 std::shared_ptr<const Clock> steady_clock() {
-  static const auto clock = std::make_shared<const SteadyClock>();
+  static const auto clock = std::make_shared<const CoarseSteadyClock>();
   return clock;
 }
 

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+// Compiled into this file, so the library needs no xxhash at link time.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <algorithm>
 #include <bit>
 #include <random>
@@ -104,15 +108,11 @@ MemoryStore::Stats MemoryStore::stats() const {
   return stats;
 }
 
-// Boost's string hash, started from the store's seed, then finalised with
-// SplitMix64 so every bit of the result depends on every bit of the input.
+// XXH3 with the store's seed: seed-dependent, so keys that collide in one
+// store do not collide in another, and about five times faster than Boost's
+// seeded hash_range on an 83-byte key (bench/contenders, perf).
 std::uint64_t MemoryStore::hash(std::string_view key) const noexcept {
-  std::size_t seed = options_.hash_seed;
-  boost::hash_range(seed, key.begin(), key.end());
-  std::uint64_t value = seed;
-  value = (value ^ (value >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-  value = (value ^ (value >> 27U)) * 0x94D049BB133111EBULL;
-  return value ^ (value >> 31U);
+  return XXH3_64bits_withSeed(key.data(), key.size(), options_.hash_seed);
 }
 
 // The shard comes from the high bits of the hash, and each shard's table uses

@@ -27,7 +27,16 @@ class SteadyClock final : public Clock {
   [[nodiscard]] time_point now() const noexcept override;
 };
 
-// Returns a shared SteadyClock; the default clock of every store.
+// The monotonic clock read at the kernel's tick resolution (Linux
+// CLOCK_MONOTONIC_COARSE, 1 to 4 ms), on the same time line as SteadyClock.
+// Reading it costs a few nanoseconds instead of about twenty, which matters
+// on a cache hit; TTLs of seconds do not need finer ticks.
+class CoarseSteadyClock final : public Clock {
+ public:
+  [[nodiscard]] time_point now() const noexcept override;
+};
+
+// Returns a shared CoarseSteadyClock; the default clock of every store.
 [[nodiscard]] std::shared_ptr<const Clock> steady_clock();
 
 // A clock that moves only when told to: for tests of TTL expiry. Thread-safe,
