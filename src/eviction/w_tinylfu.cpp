@@ -266,11 +266,11 @@ void WTinyLfu::evict_from_main(Victims& victims) {
 
 // Admits only a candidate estimated strictly more frequent than the victim.
 // Ties go to the resident, which keeps loops and stable working sets intact.
-// Caffeine also admits a warm candidate at random, one time in 128, against
-// attackers who make keys collide in the sketch; here the sketch is indexed by
-// the store's seeded hash, so such collisions cannot be computed in advance,
-// and on the loop trace of the LIRS paper the random admissions cost 3.7
-// points of hit ratio (viewcache-sim, 512 entries).
+// Admitting a warm candidate at random, one time in 128, defends against
+// attackers who make keys collide in the sketch. It is left out: the store's
+// seeded hash keeps such collisions from being computed in advance, and on the
+// loop trace of the LIRS paper the random admissions cost 3.7 points of hit
+// ratio (viewcache-sim, 512 entries).
 bool WTinyLfu::admit(const PolicyNode& candidate, const PolicyNode& victim) const noexcept {
   return sketch_.estimate(candidate.hash) > sketch_.estimate(victim.hash);
 }
