@@ -4,10 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -80,6 +82,8 @@ struct PageCache::Counters {
   std::atomic<std::uint64_t> collapsed{0};
   std::atomic<std::uint64_t> wait_timeouts{0};
   std::atomic<std::uint64_t> waiting{0};
+  std::atomic<std::uint64_t> audited{0};
+  std::atomic<std::uint64_t> leaks{0};
   std::array<std::atomic<std::uint64_t>, store_decision_count> refused{};
 };
 
@@ -129,6 +133,69 @@ class PageCache::FlightTable {
   std::array<Shard, 16> shards_;
 };
 
+// Routes whose shared pages the leak guard found to depend on the reader,
+// each with the key policy it was caught with. Read on every lookup once any
+// leak is known, so the common case (none) costs one relaxed load.
+class PageCache::LeakRegistry {
+ public:
+  [[nodiscard]] bool contains(std::string_view route, const CacheKeyPolicy* policy) const {
+    if (count_.load(std::memory_order_acquire) == 0) {
+      return false;
+    }
+    std::lock_guard lock(mutex_);
+    return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& entry) {
+      return entry.route == route && entry.policy == policy;
+    });
+  }
+
+  void add(std::string_view route, const CacheKeyPolicy* policy) {
+    std::lock_guard lock(mutex_);
+    for (const Entry& entry : entries_) {
+      if (entry.route == route && entry.policy == policy) {
+        return;
+      }
+    }
+    entries_.push_back({std::string{route}, policy});
+    count_.store(entries_.size(), std::memory_order_release);
+  }
+
+  [[nodiscard]] std::vector<std::string> routes() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    for (const Entry& entry : entries_) {
+      names.push_back(entry.route.empty() ? std::string{"(unnamed route)"} : entry.route);
+    }
+    return names;
+  }
+
+ private:
+  struct Entry {
+    std::string route;
+    const CacheKeyPolicy* policy = nullptr;  // compared, never dereferenced
+  };
+
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+  std::atomic<std::size_t> count_{0};
+};
+
+namespace {
+
+// Returns true for a fraction `probability` of calls, from a per-thread
+// generator, so sampling takes no lock.
+bool sampled(double probability) noexcept {
+  if (probability <= 0.0) {
+    return false;
+  }
+  if (probability >= 1.0) {
+    return true;
+  }
+  thread_local std::minstd_rand generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>{0.0, 1.0}(generator) < probability;
+}
+
+}  // namespace
+
 std::string CacheResult::cache_status() const {
   switch (outcome) {
     case CacheOutcome::hit:
@@ -147,6 +214,8 @@ std::string CacheResult::cache_status() const {
                          to_string(key_status));
     case CacheOutcome::collapsed:
       return "viewcache; fwd=miss; collapsed";
+    case CacheOutcome::bypass_leak:
+      return fmt::format("viewcache; fwd=bypass; fwd-status={}; detail=leak-guard", page->status);
   }
   return "viewcache";
 }
@@ -156,7 +225,8 @@ PageCache::PageCache(std::shared_ptr<Store> store,
     : store_(std::move(store)),
       default_policy_(std::move(default_policy)),
       flights_(std::make_unique<FlightTable>()),
-      counters_(std::make_unique<Counters>()) {
+      counters_(std::make_unique<Counters>()),
+      leaks_(std::make_unique<LeakRegistry>()) {
   if (store_ == nullptr) {
     throw std::invalid_argument("PageCache: store is nullptr; pass a store such as "
                                 "std::make_shared<viewcache::MemoryStore>()");
@@ -176,7 +246,9 @@ PageCacheStats PageCache::stats() const noexcept {
                        .stored = counters.stored.load(std::memory_order_relaxed),
                        .collapsed = counters.collapsed.load(std::memory_order_relaxed),
                        .wait_timeouts = counters.wait_timeouts.load(std::memory_order_relaxed),
-                       .waiting = counters.waiting.load(std::memory_order_relaxed)};
+                       .waiting = counters.waiting.load(std::memory_order_relaxed),
+                       .audited = counters.audited.load(std::memory_order_relaxed),
+                       .leaks = counters.leaks.load(std::memory_order_relaxed)};
   for (std::size_t i = 0; i < store_decision_count; ++i) {
     stats.refused[i] = counters.refused[i].load(std::memory_order_relaxed);
   }
@@ -194,7 +266,13 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     return lookup;
   }
 
-  const KeyStatus status = policy_for(options).append_key(request, lookup.key);
+  const CacheKeyPolicy& policy = policy_for(options);
+  if (leaks_->contains(options.route, &policy)) {
+    lookup.result.outcome = CacheOutcome::bypass_leak;
+    return lookup;
+  }
+
+  const KeyStatus status = policy.append_key(request, lookup.key);
   if (status != KeyStatus::ok) {
     lookup.key.clear();
     lookup.result.outcome = CacheOutcome::bypass_key;
@@ -207,6 +285,9 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     lookup.result.outcome = CacheOutcome::hit;
     lookup.result.page = std::move(hit.page);
     lookup.result.ttl = hit.ttl_left;
+    // Only shared variants can leak between users.
+    lookup.audit = request.viewer.audience == Audience::signed_in && !policy.varies_by_user() &&
+                   sampled(options.leak_guard_sample);
     return lookup;
   }
 
@@ -336,6 +417,36 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   }
   return result;
 }
+
+Page PageCache::with_slots(Page page) {
+  if (page.body.find(slot_marker_prefix) != std::string::npos) {
+    page.slots = find_slots(page.body);
+  }
+  return page;
+}
+
+// Compares a fresh render for this reader with the stored page. The same body
+// (slot markers included, so per-reader slots are masked) and status mean the
+// shared page is right for this reader too.
+CacheResult PageCache::audit_hit(const CacheOptions& options, CacheResult stored,
+                                 std::optional<Page> fresh) const {
+  if (!fresh) {
+    return stored;
+  }
+  counters_->audited.fetch_add(1, std::memory_order_relaxed);
+  if (fresh->status == stored.page->status && fresh->body == stored.page->body) {
+    return stored;
+  }
+
+  counters_->leaks.fetch_add(1, std::memory_order_relaxed);
+  leaks_->add(options.route, &policy_for(options));
+  CacheResult result;
+  result.page = std::make_shared<const Page>(std::move(*fresh));
+  result.outcome = CacheOutcome::bypass_leak;
+  return result;
+}
+
+std::vector<std::string> PageCache::leaking_routes() const { return leaks_->routes(); }
 
 bool PageCache::invalidate(const Request& request, const CacheOptions& options) {
   KeyBuffer key;

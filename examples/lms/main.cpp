@@ -37,12 +37,13 @@ struct Flags {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::int64_t ttl_seconds = 90;
+  bool demo_mis_keyed = false;
   bool help = false;
 };
 
 void print_usage(std::FILE* out) {
   fmt::print(out,
-             "Usage: {} [--host HOST] [--port PORT] [--ttl SECONDS]\n"
+             "Usage: {} [--host HOST] [--port PORT] [--ttl SECONDS] [--demo-mis-keyed]\n"
              "\n"
              "Serves the example learning-management site through viewcache.\n"
              "\n"
@@ -50,6 +51,9 @@ void print_usage(std::FILE* out) {
              "  --port PORT    TCP port from 0 to 65535; 0 picks a free port (default 8080)\n"
              "  --ttl SECONDS  how long a page stays cached, from 0 to {}; 0 caches\n"
              "                 nothing (default 90)\n"
+             "  --demo-mis-keyed\n"
+             "                 cache /dashboard, which names its reader, under the key all\n"
+             "                 signed-in users share, and let the leak guard catch it\n"
              "  --help         print this help and exit\n"
              "\n"
              "The first line on stdout is the URL the server listens on.\n",
@@ -82,6 +86,10 @@ std::string parse_flags(int argc, char** argv, Flags& flags) {
 
     if (argument == "--help" && !inline_value) {
       flags.help = true;
+      continue;
+    }
+    if (argument == "--demo-mis-keyed" && !inline_value) {
+      flags.demo_mis_keyed = true;
       continue;
     }
     if (argument != "--host" && argument != "--port" && argument != "--ttl") {
@@ -201,7 +209,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  lms::Site site({.ttl = std::chrono::seconds{flags.ttl_seconds}});
+  lms::Site site({.ttl = std::chrono::seconds{flags.ttl_seconds},
+                  .demo_mis_keyed = flags.demo_mis_keyed});
   httplib::Server server;
   configure_server(server);
   site.add_routes(server);

@@ -119,21 +119,13 @@ std::string escape_html(std::string_view text) {
   return out;
 }
 
-std::string fill_user_menu(std::string_view body, std::string_view user) {
-  const std::size_t marker = body.find(user_menu_marker);
-  if (marker == std::string_view::npos) {
-    return std::string(body);
-  }
-
+void append_user_menu(std::string_view user, std::string& out) {
   const std::string name = escape_html(user);
-  std::string out(body.substr(0, marker));
   fmt::format_to(std::back_inserter(out),
                  R"(<div class="user-menu" data-user="{}">Signed in as <strong>{}</strong>
 <form method="post" action="/logout"><button type="submit">Log out</button></form>
 </div>)",
                  name, name);
-  out.append(body.substr(marker + user_menu_marker.size()));
-  return out;
 }
 
 viewcache::Page render_home(viewcache::Audience audience) {

@@ -5,9 +5,9 @@
 // may be stored under a key that all viewers of that audience share.
 //
 // The one part of a page that differs between signed-in users, the user menu,
-// is left out of the stored page. A signed-in page carries user_menu_marker
-// where the menu goes, and the site calls fill_user_menu() on each response
-// after the cache lookup.
+// is left out of the stored page. A signed-in page carries user_menu_marker, a
+// viewcache slot, where the menu goes, and PageCache::cached() fills it on
+// each response with append_user_menu() (hole punching).
 
 #include <map>
 #include <string>
@@ -18,17 +18,17 @@
 
 namespace lms {
 
-// The HTML comment that marks where a signed-in page gets its user menu.
-// Request data cannot produce it, because escape_html() escapes '<'.
-inline constexpr std::string_view user_menu_marker = "<!--lms:user-menu-->";
+// The slot where a signed-in page gets its user menu. Request data cannot
+// produce it, because escape_html() escapes '<'.
+inline constexpr std::string_view user_menu_slot = "user-menu";
+inline constexpr std::string_view user_menu_marker = "<!--viewcache:slot user-menu-->";
 
 // Escapes &, <, >, " and ' for use in HTML text and quoted attribute values.
 [[nodiscard]] std::string escape_html(std::string_view text);
 
-// Returns body with its first user_menu_marker replaced by the user menu for
-// user: an element with data-user="<user>", the name and a Log out form. A
-// body without the marker is returned unchanged.
-[[nodiscard]] std::string fill_user_menu(std::string_view body, std::string_view user);
+// Appends the user menu for user to out: an element with data-user="<user>",
+// the name and a Log out form.
+void append_user_menu(std::string_view user, std::string& out);
 
 [[nodiscard]] viewcache::Page render_home(viewcache::Audience audience);
 

@@ -35,6 +35,11 @@ class Site {
   struct Options {
     // How long a rendered page stays in the cache. Zero stores nothing.
     std::chrono::seconds ttl{90};
+
+    // Caches /dashboard, which names its reader, under the key all signed-in
+    // users share, with the leak guard auditing every hit: a demonstration
+    // of the guard catching a mis-keyed route.
+    bool demo_mis_keyed = false;
   };
 
   // Throws std::runtime_error when OpenSSL cannot produce the random secret
@@ -66,8 +71,9 @@ class Site {
 
   std::shared_ptr<viewcache::MemoryStore> store_;
   viewcache::PageCache cache_;
-  viewcache::CacheOptions audience_options_;
-  viewcache::CacheOptions per_user_options_;
+  // Per route, indexed by Route. Each has its own route name, so the leak
+  // guard reports and disables one route at a time.
+  std::array<viewcache::CacheOptions, route_count> options_;
   SessionTable sessions_;
   std::array<std::atomic<std::uint64_t>, route_count> renders_{};
 };

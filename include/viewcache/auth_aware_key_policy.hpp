@@ -137,6 +137,10 @@ class AuthAwareKeyPolicy final : public CacheKeyPolicy {
 
   [[nodiscard]] KeyStatus append_key(const Request& request, KeyBuffer& out) const override;
 
+  [[nodiscard]] bool varies_by_user() const noexcept override {
+    return options_.vary_by == VariantScope::user;
+  }
+
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:

@@ -57,6 +57,11 @@ class CacheKeyPolicy {
   // processes and builds, and safe to call from many threads at once.
   [[nodiscard]] virtual KeyStatus append_key(const Request& request, KeyBuffer& out) const = 0;
 
+  // Returns true when signed-in readers each get a variant of their own, so
+  // no key is shared between two users. The leak guard audits only routes
+  // whose policy returns false.
+  [[nodiscard]] virtual bool varies_by_user() const noexcept { return false; }
+
   // Returns the key for request, or std::nullopt when append_key() returns
   // another status than KeyStatus::ok. Allocates; for tests and tools.
   [[nodiscard]] std::optional<std::string> key(const Request& request) const;

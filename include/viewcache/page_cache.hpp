@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "viewcache/cacheability.hpp"
 #include "viewcache/detail/single_flight.hpp"
@@ -61,6 +63,21 @@ struct CacheOptions {
   // Changes to the rules that decide whether a page is stored, such as
   // storing 404 pages for 30 s or taking the TTL from Cache-Control.
   StorageRules storage;
+
+  // A low-cardinality name for the route, such as "home" or "course", never
+  // a raw path. The leak guard reports and disables routes by this name.
+  std::string_view route;
+
+  // Leak guard: the fraction (0 to 1) of hits by signed-in readers on a
+  // variant their key shares with other users that are rendered again for
+  // the reader and compared with the stored body (slot markers compare as
+  // written, so per-reader slots are masked). A difference means the page
+  // depends on who reads it but its key does not: the reader gets the fresh
+  // page, the leak is counted, and the route stops being served from the
+  // cache until it gets another key policy. Zero, the default, audits
+  // nothing; content that legitimately changes per render (a timestamp, a
+  // nonce) must sit in a slot, or it is reported as a leak.
+  double leak_guard_sample = 0.0;
 };
 
 // The path one cached() call took.
@@ -77,6 +94,10 @@ enum class CacheOutcome : std::uint8_t {
   // Missed, and received the page another request was rendering for the
   // same key (single-flight). Nothing was rendered for this request.
   collapsed,
+  // Not looked up: the leak guard found this route's shared pages depend on
+  // the reader, so it renders every request until the route's key changes.
+  // Also the outcome of the audit that found the leak.
+  bypass_leak,
 };
 
 struct CacheResult {
@@ -93,7 +114,16 @@ struct CacheResult {
   // The freshness left on a hit, or the TTL given to a newly stored page.
   std::chrono::milliseconds ttl{0};
 
+  // The body with its slots filled for this reader, when cached() was given
+  // a fill function and the page has slots.
+  std::optional<std::string> filled_body;
+
   [[nodiscard]] bool hit() const noexcept { return outcome == CacheOutcome::hit; }
+
+  // Returns the body to send: filled_body when set, else the page's body.
+  [[nodiscard]] std::string_view body() const noexcept {
+    return filled_body ? std::string_view{*filled_body} : std::string_view{page->body};
+  }
 
   // Returns the RFC 9211 Cache-Status field value, such as "viewcache; hit;
   // ttl=87", "viewcache; fwd=miss; stored" or "viewcache; fwd=miss; collapsed".
@@ -109,6 +139,9 @@ struct PageCacheStats {
   std::uint64_t collapsed = 0;    // misses served with another request's render
   std::uint64_t wait_timeouts = 0;
   std::uint64_t waiting = 0;      // requests waiting for a render right now
+
+  std::uint64_t audited = 0;      // hits the leak guard rendered again and compared
+  std::uint64_t leaks = 0;        // audits whose fresh page differed from the stored one
 
   // Rendered pages not stored, by reason (index: StoreDecision).
   std::array<std::uint64_t, store_decision_count> refused{};
@@ -153,20 +186,47 @@ class PageCache {
     requires is_render<F>
   CacheResult cached(const Request& request, const CacheOptions& options, F&& render) {
     Lookup lookup = look_up(request, options);
-    if (lookup.result.hit() || lookup.result.outcome == CacheOutcome::collapsed) {
+    if (lookup.result.outcome == CacheOutcome::collapsed) {
       return std::move(lookup.result);
+    }
+    if (lookup.result.hit()) {
+      if (!lookup.audit) {
+        return std::move(lookup.result);
+      }
+      return audit_hit(options, std::move(lookup.result), render_for_audit(lookup, render));
     }
 
     std::shared_ptr<const Page> page;
     try {
       const detail::RenderScope scope(lookup.key.view());
-      page = std::make_shared<const Page>(std::forward<F>(render)());
+      page = std::make_shared<const Page>(with_slots(std::forward<F>(render)()));
     } catch (...) {
       abandon_flight(lookup, std::current_exception());
       throw;
     }
     return store_rendered(request, options, lookup, std::move(page));
   }
+
+  // cached() with hole punching: after the page is found or rendered, each
+  // slot marker in its body is replaced by what fill(slot_name, out) appends
+  // to out, and the result's filled_body (and body()) holds the page for this
+  // reader. The store keeps the page with its markers, so per-reader content
+  // never enters it. Splicing costs about one copy of the body.
+  template <typename F, typename Fill>
+    requires is_render<F> && std::is_invocable_v<Fill&, std::string_view, std::string&>
+  CacheResult cached(const Request& request, const CacheOptions& options, F&& render,
+                     Fill&& fill) {
+    CacheResult result = cached(request, options, std::forward<F>(render));
+    if (!result.page->slots.empty()) {
+      std::string body;
+      fill_slots(*result.page, fill, body);
+      result.filled_body = std::move(body);
+    }
+    return result;
+  }
+
+  // Returns the routes the leak guard has disabled, each with the reason.
+  [[nodiscard]] std::vector<std::string> leaking_routes() const;
 
   // Removes the page that request would be served from. Returns true when an
   // entry was removed.
@@ -189,7 +249,25 @@ class PageCache {
     KeyBuffer key;  // empty when the request bypasses the store
     detail::FlightRole role = detail::FlightRole::solo;
     std::shared_ptr<detail::Flight> flight;  // set for the leader
+    bool audit = false;                      // the leak guard samples this hit
   };
+
+  // Renders for a leak-guard audit. An exception is swallowed (and the stored
+  // page served), because the reader's request already has a good answer.
+  template <typename F>
+  std::optional<Page> render_for_audit(const Lookup& lookup, F& render) const noexcept {
+    try {
+      const detail::RenderScope scope(lookup.key.view());
+      return with_slots(render());
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
+  [[nodiscard]] static Page with_slots(Page page);
+  [[nodiscard]] CacheResult audit_hit(const CacheOptions& options, CacheResult stored,
+                                      std::optional<Page> fresh) const;
+
 
   void abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept;
   void join_flight(const Request& request, const CacheOptions& options, Lookup& lookup) const;
@@ -203,6 +281,9 @@ class PageCache {
   std::shared_ptr<const CacheKeyPolicy> default_policy_;
   std::unique_ptr<FlightTable> flights_;
   std::unique_ptr<Counters> counters_;
+
+  class LeakRegistry;
+  std::unique_ptr<LeakRegistry> leaks_;
 };
 
 }  // namespace viewcache

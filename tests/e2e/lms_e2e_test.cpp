@@ -524,6 +524,40 @@ TEST_F(LmsSite, SecondServerCannotTakeBusyPort) {
   EXPECT_TRUE(contains(error, "failed to listen")) << error;
 }
 
+// With --demo-mis-keyed, /dashboard names its reader under the key all
+// signed-in users share. The leak guard audits every hit, so the second user
+// gets their own page and the route stops being cached.
+TEST(LmsLeakGuard, CatchesMisKeyedDashboard) {
+  std::signal(SIGPIPE, SIG_IGN);
+  LmsProcess server(VIEWCACHE_LMS_PATH,
+                    {.flags = {"--port", "0", "--demo-mis-keyed"}, .stderr_path = ""});
+  const std::optional<std::string> url = server.read_first_line(10s);
+  ASSERT_TRUE(url.has_value());
+
+  Browser alice(*url);
+  Browser bob(*url);
+  ASSERT_EQ(alice.log_in("alice").status, 303);
+  ASSERT_EQ(bob.log_in("bob").status, 303);
+
+  const Fetched alice_first = alice.get("/dashboard");
+  EXPECT_TRUE(contains(alice_first.body, "alice"));
+  EXPECT_EQ(alice_first.cache_status, "viewcache; fwd=miss; stored");
+
+  for (int fetch = 0; fetch < 3; ++fetch) {
+    SCOPED_TRACE(fmt::format("fetch {}", fetch));
+    const Fetched bob_page = bob.get("/dashboard");
+    const Fetched alice_page = alice.get("/dashboard");
+    EXPECT_FALSE(contains(bob_page.body, "alice")) << bob_page.body;
+    EXPECT_TRUE(contains(bob_page.body, "bob"));
+    EXPECT_FALSE(contains(alice_page.body, "bob")) << alice_page.body;
+    EXPECT_TRUE(contains(bob_page.cache_status, "detail=leak-guard")) << bob_page.cache_status;
+    EXPECT_TRUE(contains(alice_page.cache_status, "detail=leak-guard")) << alice_page.cache_status;
+  }
+
+  EXPECT_EQ(server.stop(10s), 0);
+  EXPECT_TRUE(contains(server.read_stderr(1s), "leak guard"));
+}
+
 TEST(LmsFlags, InvalidValueExitsWithStatus2) {
   const std::vector<std::vector<std::string>> cases{
       {"--port", "abc"}, {"--port", "70000"}, {"--ttl", "-1"}, {"--frobnicate"}};
