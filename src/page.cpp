@@ -27,6 +27,10 @@ std::size_t Page::byte_size() const noexcept {
   for (const Header& header : headers) {
     bytes += header.name.size() + header.value.size();
   }
+  bytes += tags.size() * sizeof(std::string);
+  for (const std::string& tag : tags) {
+    bytes += tag.size();
+  }
   return bytes;
 }
 

@@ -23,6 +23,12 @@
 // SHA-256 digest of the whole key.
 //
 // Building a typical key makes no heap allocation.
+//
+// The family of a key (append_family) is the key up to and including the '/'
+// before the variant, "view/<path>/", so it names every variant of one path:
+//
+//   GET /post/5?page=2, any viewer -> family view//post/5/
+//   GET /post/50, any viewer       -> family view//post/50/
 
 #include <cstddef>
 #include <cstdint>
@@ -136,6 +142,11 @@ class AuthAwareKeyPolicy final : public CacheKeyPolicy {
   AuthAwareKeyPolicy& operator=(AuthAwareKeyPolicy&&) noexcept;
 
   [[nodiscard]] KeyStatus append_key(const Request& request, KeyBuffer& out) const override;
+
+  // Appends "view/<canonical path>/", shortened as keys are when longer than
+  // max_key_bytes. Fails only as append_key() does for the path
+  // (KeyStatus::invalid_path); viewer, vary values and query are not read.
+  [[nodiscard]] KeyStatus append_family(const Request& request, KeyBuffer& out) const override;
 
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 

@@ -33,6 +33,10 @@ enum class StoreDecision : std::uint8_t {
   // rendered for itself; its page must not overwrite the leader's. Set by
   // PageCache.
   wait_timed_out,
+  // An invalidation ran while the page rendered, so the page may show data
+  // from before the change it was meant to drop. Set by PageCache, which
+  // removes the page again if it was already stored.
+  invalidated,
 };
 
 // Returns a short lowercase name such as "set-cookie", for logs and for the
