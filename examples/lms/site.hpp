@@ -7,7 +7,9 @@
 //   /home, /course/explore?page=N, /course/<id>, /page/<any path>  keyed per audience
 //   /dashboard                                                     keyed per user
 // Uncached routes:
-//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats
+//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats,
+//   POST /course/<id>/edit  (the user "admin" only: sets the title, invalidates
+//                            every page tagged with the course, redirects)
 
 #include <array>
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "catalog.hpp"
 #include "sessions.hpp"
 #include "viewcache/memory_store.hpp"
 #include "viewcache/page_cache.hpp"
@@ -35,6 +38,10 @@ class Site {
   struct Options {
     // How long a rendered page stays in the cache. Zero stores nothing.
     std::chrono::seconds ttl{90};
+
+    // How long every render of a cached route sleeps first, so that
+    // concurrent misses (and single-flight) can be seen over HTTP.
+    std::chrono::milliseconds render_delay{0};
   };
 
   // Throws std::runtime_error when OpenSSL cannot produce the random secret
@@ -62,12 +69,15 @@ class Site {
   [[nodiscard]] std::optional<std::string> find_user(const httplib::Request& request) const;
 
   void log_in(const httplib::Request& request, httplib::Response& response);
+  void edit_course(const httplib::Request& request, httplib::Response& response);
   void log_out(const httplib::Request& request, httplib::Response& response);
 
   std::shared_ptr<viewcache::MemoryStore> store_;
   viewcache::PageCache cache_;
   viewcache::CacheOptions audience_options_;
   viewcache::CacheOptions per_user_options_;
+  std::chrono::milliseconds render_delay_;
+  Catalog catalog_;
   SessionTable sessions_;
   std::array<std::atomic<std::uint64_t>, route_count> renders_{};
 };
