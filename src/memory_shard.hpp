@@ -74,8 +74,8 @@ struct MemoryEntry : PolicyNode, ExpiryHook {
   std::vector<IndexLink> tags;  // sized once before linking, never resized
 };
 
-// What put() indexes an entry by: a family (empty for none) and distinct,
-// non-empty tags.
+// The names put() indexes an entry under: a family (empty for none) and
+// distinct, non-empty tags.
 struct EntryIndexes {
   std::string_view family;
   std::span<const std::string_view> tags;

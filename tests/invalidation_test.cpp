@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -87,6 +89,79 @@ TEST(KeyFamily, LongPathIsShortened) {
   EXPECT_EQ(first.size(), 80U);
   EXPECT_EQ(second.size(), 80U);
   EXPECT_NE(first, second);
+}
+
+// One row of the families table in docs/key-policy.md.
+struct FamilyRow {
+  std::string viewer;
+  std::string target;
+  std::string key;
+  std::string family;
+};
+
+// Returns the text between the first pair of backquotes in cell, or the
+// trimmed cell when it has none.
+std::string cell_text(std::string_view cell) {
+  const std::size_t open = cell.find('`');
+  if (open != std::string_view::npos) {
+    const std::size_t close = cell.find('`', open + 1);
+    return std::string{cell.substr(open + 1, close - open - 1)};
+  }
+  const std::size_t first = cell.find_first_not_of(' ');
+  const std::size_t last = cell.find_last_not_of(' ');
+  return first == std::string_view::npos ? "" : std::string{cell.substr(first, last - first + 1)};
+}
+
+std::vector<FamilyRow> read_family_rows() {
+  std::ifstream file(VIEWCACHE_KEY_POLICY_DOC);
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string doc = text.str();
+  const std::size_t begin = doc.find("<!-- families:begin -->");
+  const std::size_t end = doc.find("<!-- families:end -->");
+  if (begin == std::string::npos || end == std::string::npos) {
+    return {};
+  }
+
+  std::vector<FamilyRow> rows;
+  std::istringstream table(doc.substr(begin, end - begin));
+  std::string line;
+  while (std::getline(table, line)) {
+    if (!line.starts_with("| ") || line.starts_with("| viewer")) {
+      continue;
+    }
+    std::vector<std::string> cells;
+    std::size_t start = 1;
+    for (std::size_t bar = line.find('|', start); bar != std::string::npos;
+         bar = line.find('|', start)) {
+      cells.push_back(cell_text(std::string_view{line}.substr(start, bar - start)));
+      start = bar + 1;
+    }
+    if (cells.size() == 4) {
+      const std::string target = cells[1].substr(cells[1].find(' ') + 1);
+      rows.push_back({cells[0], target, cells[2], cells[3]});
+    }
+  }
+  return rows;
+}
+
+TEST(KeyFamily, DocTableMatchesCode) {
+  const std::vector<FamilyRow> rows = read_family_rows();
+  ASSERT_GE(rows.size(), 4U) << "no families table in " << VIEWCACHE_KEY_POLICY_DOC;
+
+  const AuthAwareKeyPolicy policy;
+  for (const FamilyRow& row : rows) {
+    SCOPED_TRACE(row.target);
+    const std::size_t question = row.target.find('?');
+    const Request request{
+        .path = std::string_view{row.target}.substr(0, question),
+        .query = question == std::string::npos ? std::string_view{}
+                                                : std::string_view{row.target}.substr(question + 1),
+        .viewer = row.viewer == "auth" ? Viewer::signed_in("alice") : Viewer::anonymous()};
+    EXPECT_EQ(policy.key(request), row.key);
+    EXPECT_EQ(family_of(policy, request), row.family);
+    EXPECT_TRUE(row.key.starts_with(row.family));
+  }
 }
 
 TEST(KeyFamily, InvalidPathHasNoFamily) {

@@ -98,7 +98,7 @@ class MemoryStore final : public Store {
   // The bytes charged for each index an entry joins (its family, if any, and
   // each of its tags), beyond the name's length: a tag link and an index
   // node. An index node is shared by every entry of its family or tag, but
-  // each entry is charged for a whole one, so the budget holds even when no
+  // each entry is charged for a whole one, so the budget is kept even when no
   // two entries share a name. The entry weight is therefore an upper bound.
   static const std::size_t index_overhead;
 

@@ -25,9 +25,9 @@ class Store {
     explicit operator bool() const noexcept { return page != nullptr; }
   };
 
-  // What a store indexes a page by, besides its key, so that invalidation
-  // finds the entry without a scan. The views need to live only for the put
-  // call; a store copies what it keeps.
+  // The names a store indexes a page under besides its key, so that
+  // invalidation finds the entry without a scan. The views need to live only
+  // for the put call, because a store copies what it keeps.
   struct PutOptions {
     // The key's family (CacheKeyPolicy::append_family). Empty for none.
     std::string_view family;
