@@ -22,7 +22,9 @@ MemoryShard::MemoryShard(std::size_t max_bytes, std::size_t expected_entries, co
     : clock_(clock),
       max_jitter_(max_jitter),
       jitter_state_(seed),
-      policy_(max_bytes, expected_entries) {}
+      policy_(max_bytes, expected_entries),
+      families_(0, StringHash{seed}),
+      tags_(0, StringHash{seed}) {}
 
 MemoryShard::~MemoryShard() {
   clear();

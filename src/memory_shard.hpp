@@ -4,6 +4,7 @@
 // policy, an expiry index, and the family and tag indexes, all guarded by one
 // mutex. Every member function locks the mutex itself.
 
+#include <boost/container_hash/hash.hpp>
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/set.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
@@ -56,10 +57,16 @@ struct IndexGroup {
   IndexList members;
 };
 
+// Seeded like the store's key hash, because families come from request paths
+// that a client chooses, and names crafted to collide under a fixed hash
+// would make every index lookup in their bucket linear.
 struct StringHash {
   using is_transparent = void;
+  std::size_t seed = 0;
   std::size_t operator()(std::string_view text) const noexcept {
-    return std::hash<std::string_view>{}(text);
+    std::size_t hash = seed;
+    boost::hash_range(hash, text.begin(), text.end());
+    return hash;
   }
 };
 
