@@ -167,6 +167,10 @@ std::optional<std::string> CacheKeyPolicy::key(const Request& request) const {
   return buffer.str();
 }
 
+KeyStatus CacheKeyPolicy::append_family(const Request& /*request*/, KeyBuffer& /*out*/) const {
+  return KeyStatus::unsupported;
+}
+
 std::string_view to_string(KeyStatus status) noexcept {
   switch (status) {
     case KeyStatus::ok:
@@ -181,6 +185,8 @@ std::string_view to_string(KeyStatus status) noexcept {
       return "missing-role";
     case KeyStatus::missing_vary_value:
       return "missing-vary-value";
+    case KeyStatus::unsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -219,6 +225,23 @@ KeyStatus AuthAwareKeyPolicy::append_key(const Request& request, KeyBuffer& out)
   if (const KeyStatus status = append_query(request, out); status != KeyStatus::ok) {
     return status;
   }
+
+  if (out.size() - begin > options_.max_key_bytes) {
+    shorten(out, begin, options_.max_key_bytes);
+  }
+  return KeyStatus::ok;
+}
+
+// The key's grammar puts no '/' in the variant, so "view/<path>/" is a prefix
+// of the keys of that path only: "view//post/5/" is not a prefix of any key
+// of /post/50, whose family is "view//post/50/".
+KeyStatus AuthAwareKeyPolicy::append_family(const Request& request, KeyBuffer& out) const {
+  const std::size_t begin = out.size();
+  out.append(key_prefix);
+  if (const KeyStatus status = append_path(request, out); status != KeyStatus::ok) {
+    return status;
+  }
+  out.push_back('/');
 
   if (out.size() - begin > options_.max_key_bytes) {
     shorten(out, begin, options_.max_key_bytes);

@@ -116,6 +116,8 @@ std::string_view to_string(StoreDecision decision) noexcept {
       return "ttl";
     case StoreDecision::store_declined:
       return "store-declined";
+    case StoreDecision::invalidated:
+      return "invalidated";
     case StoreDecision::wait_timed_out:
       return "wait-timeout";
   }

@@ -22,12 +22,12 @@ MemoryShard::MemoryShard(std::size_t max_bytes, std::size_t expected_entries, co
     : clock_(clock),
       max_jitter_(max_jitter),
       jitter_state_(seed),
-      policy_(max_bytes, expected_entries) {}
+      policy_(max_bytes, expected_entries),
+      families_(0, StringHash{seed}),
+      tags_(0, StringHash{seed}) {}
 
 MemoryShard::~MemoryShard() {
-  expiry_.clear();
-  while (policy_.evict_one() != nullptr) {
-  }
+  clear();
 }
 
 // TODO: every hit writes shard state (the mutex, the sketch, the LRU lists),
@@ -64,7 +64,8 @@ Store::Hit MemoryShard::get(const HashedKey& key) {
 }
 
 bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
-                      std::chrono::milliseconds ttl) {
+                      std::chrono::milliseconds ttl, std::size_t weight,
+                      const EntryIndexes& indexes) {
   if (page == nullptr || ttl.count() <= 0) {
     return false;
   }
@@ -72,8 +73,9 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
   auto entry = std::make_unique<MemoryEntry>();
   entry->key.assign(key.text);
   entry->hash = key.hash;
-  entry->weight = key.text.size() + page->byte_size() + MemoryStore::entry_overhead;
+  entry->weight = weight;
   entry->page = std::move(page);
+  entry->tags.resize(indexes.tags.size());
 
   const Clock::time_point now = clock_.now();
   std::lock_guard lock(mutex_);
@@ -93,6 +95,7 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
   MemoryEntry& inserted = *entry;
   table_.insert(std::move(entry));
   expiry_.insert(inserted);
+  index_locked(inserted, indexes);
   ++inserts_;
 
   Victims victims;
@@ -103,6 +106,7 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
     kept = kept && &evicted != &inserted;
     ++evicted_capacity_;
     expiry_.erase(expiry_.iterator_to(evicted));
+    unindex_locked(evicted);
     table_.erase(table_.find(HashedKey{evicted.key, evicted.hash}));
   }
   return kept;
@@ -119,11 +123,24 @@ bool MemoryShard::erase(const HashedKey& key) {
   return true;
 }
 
+std::size_t MemoryShard::erase_family(std::string_view family) {
+  std::lock_guard lock(mutex_);
+  return erase_group_locked(families_, family);
+}
+
+std::size_t MemoryShard::erase_tag(std::string_view tag) {
+  std::lock_guard lock(mutex_);
+  return erase_group_locked(tags_, tag);
+}
+
 void MemoryShard::clear() {
   std::lock_guard lock(mutex_);
   erased_ += table_.size();
   expiry_.clear();
   while (policy_.evict_one() != nullptr) {
+  }
+  for (const std::unique_ptr<MemoryEntry>& entry : table_) {
+    unindex_locked(*entry);
   }
   table_.clear();
 }
@@ -139,13 +156,82 @@ void MemoryShard::add_to(MemoryStore::Stats& stats) const {
   stats.evicted_capacity += evicted_capacity_;
   stats.evicted_expired += evicted_expired_;
   stats.erased += erased_;
+  stats.invalidated += invalidated_;
 }
 
 void MemoryShard::remove_locked(Table::iterator position) {
   MemoryEntry& entry = **position;
   policy_.on_remove(entry);
   expiry_.erase(expiry_.iterator_to(entry));
+  unindex_locked(entry);
   table_.erase(position);
+}
+
+void MemoryShard::remove_entry_locked(MemoryEntry& entry) {
+  remove_locked(table_.find(HashedKey{entry.key, entry.hash}));
+}
+
+// Links entry into the group of its family and of each tag, creating groups
+// on first use. The tags are distinct, so an entry is in each list once.
+void MemoryShard::index_locked(MemoryEntry& entry, const EntryIndexes& indexes) {
+  const auto link = [&entry](Index& index, std::string_view name, IndexLink& member) {
+    auto group = index.find(name);
+    if (group == index.end()) {
+      group = index.try_emplace(std::string{name}).first;
+      group->second.name = group->first;
+    }
+    member.entry = &entry;
+    member.group = &group->second;
+    group->second.members.push_back(member);
+  };
+
+  if (!indexes.family.empty()) {
+    link(families_, indexes.family, entry.family);
+  }
+  for (std::size_t i = 0; i < indexes.tags.size(); ++i) {
+    link(tags_, indexes.tags[i], entry.tags[i]);
+  }
+}
+
+// Unlinks entry from every group it is in and frees the groups it leaves
+// empty, so no index ever points to a removed entry.
+void MemoryShard::unindex_locked(MemoryEntry& entry) noexcept {
+  const auto unlink = [](Index& index, IndexLink& member) noexcept {
+    IndexGroup* const group = member.group;
+    if (group == nullptr) {
+      return;
+    }
+    group->members.erase(group->members.iterator_to(member));
+    member.group = nullptr;
+    if (group->members.empty()) {
+      index.erase(index.find(group->name));
+    }
+  };
+
+  unlink(families_, entry.family);
+  for (IndexLink& tag : entry.tags) {
+    unlink(tags_, tag);
+  }
+}
+
+// Removes every entry in the group called name. The entries are collected
+// first, because removing the last one frees the group.
+std::size_t MemoryShard::erase_group_locked(Index& index, std::string_view name) {
+  const auto group = index.find(name);
+  if (group == index.end()) {
+    return 0;
+  }
+
+  std::vector<MemoryEntry*> doomed;
+  doomed.reserve(group->second.members.size());
+  for (IndexLink& member : group->second.members) {
+    doomed.push_back(member.entry);
+  }
+  for (MemoryEntry* entry : doomed) {
+    remove_entry_locked(*entry);
+  }
+  invalidated_ += doomed.size();
+  return doomed.size();
 }
 
 // Removes up to reclaim_batch entries whose TTL has run out, oldest expiry
@@ -158,7 +244,7 @@ void MemoryShard::reclaim_expired_locked(Clock::time_point now) {
       return;
     }
     ++evicted_expired_;
-    remove_locked(table_.find(HashedKey{oldest.key, oldest.hash}));
+    remove_entry_locked(oldest);
   }
 }
 

@@ -1,16 +1,22 @@
 #pragma once
 
 // One shard of MemoryStore: a hash set of entries, the W-TinyLfu eviction
-// policy, and an expiry index, all guarded by one mutex. Every member function
-// locks the mutex itself.
+// policy, an expiry index, and the family and tag indexes, all guarded by one
+// mutex. Every member function locks the mutex itself.
 
+#include <boost/container_hash/hash.hpp>
+#include <boost/intrusive/list.hpp>
 #include <boost/intrusive/set.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "eviction/w_tinylfu.hpp"
 #include "viewcache/memory_store.hpp"
@@ -29,10 +35,57 @@ using ExpiryHook =
     boost::intrusive::set_base_hook<boost::intrusive::tag<ExpiryTag>,
                                     boost::intrusive::optimize_size<true>>;
 
+struct MemoryEntry;
+struct IndexGroup;
+
+// One membership of an entry in a family or tag index: a node of the
+// group's list that points back to its entry.
+struct IndexLink {
+  boost::intrusive::list_member_hook<> hook;
+  MemoryEntry* entry = nullptr;
+  IndexGroup* group = nullptr;  // nullptr while not linked
+};
+
+using IndexList = boost::intrusive::list<
+    IndexLink,
+    boost::intrusive::member_hook<IndexLink, boost::intrusive::list_member_hook<>,
+                                  &IndexLink::hook>>;
+
+// The entries of one family or one tag within a shard.
+struct IndexGroup {
+  std::string_view name;  // the index's key for this group, which outlives it
+  IndexList members;
+};
+
+// Seeded like the store's key hash, because families come from request paths
+// that a client chooses, and names crafted to collide under a fixed hash
+// would make every index lookup in their bucket linear.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t seed = 0;
+  std::size_t operator()(std::string_view text) const noexcept {
+    std::size_t hash = seed;
+    boost::hash_range(hash, text.begin(), text.end());
+    return hash;
+  }
+};
+
+// Node-based, so a group's address is stable while entries link to it.
+using Index = std::unordered_map<std::string, IndexGroup, StringHash, std::equal_to<>>;
+
 struct MemoryEntry : PolicyNode, ExpiryHook {
   std::string key;
   std::shared_ptr<const Page> page;
   Clock::time_point expires_at;
+  IndexLink family;
+  std::vector<IndexLink> tags;  // sized once before linking, never resized
+};
+
+// The names put() indexes an entry under: a family (empty for none) and
+// distinct, non-empty tags.
+struct EntryIndexes {
+  std::string_view family;
+  std::span<const std::string_view> tags;
 };
 
 class MemoryShard {
@@ -45,8 +98,11 @@ class MemoryShard {
   MemoryShard& operator=(const MemoryShard&) = delete;
 
   [[nodiscard]] Store::Hit get(const HashedKey& key);
-  bool put(const HashedKey& key, std::shared_ptr<const Page> page, std::chrono::milliseconds ttl);
+  bool put(const HashedKey& key, std::shared_ptr<const Page> page, std::chrono::milliseconds ttl,
+           std::size_t weight, const EntryIndexes& indexes);
   bool erase(const HashedKey& key);
+  std::size_t erase_family(std::string_view family);
+  std::size_t erase_tag(std::string_view tag);
   void clear();
   void add_to(MemoryStore::Stats& stats) const;
 
@@ -87,6 +143,10 @@ class MemoryShard {
                                  boost::intrusive::key_of_value<ExpiresAt>>;
 
   void remove_locked(Table::iterator position);
+  void remove_entry_locked(MemoryEntry& entry);
+  void index_locked(MemoryEntry& entry, const EntryIndexes& indexes);
+  void unindex_locked(MemoryEntry& entry) noexcept;
+  std::size_t erase_group_locked(Index& index, std::string_view name);
   void reclaim_expired_locked(Clock::time_point now);
   [[nodiscard]] Clock::time_point expiry_for(Clock::time_point now, std::chrono::milliseconds ttl);
 
@@ -95,11 +155,13 @@ class MemoryShard {
   const std::chrono::milliseconds max_jitter_;
   std::uint64_t jitter_state_;
 
-  // The destructor empties the policy and the index before the table frees
+  // The destructor empties the policy and the indexes before the table frees
   // the entries they link.
   Table table_;
   WTinyLfu policy_;
   ExpiryIndex expiry_;
+  Index families_;
+  Index tags_;
 
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
@@ -108,6 +170,7 @@ class MemoryShard {
   std::uint64_t evicted_capacity_ = 0;
   std::uint64_t evicted_expired_ = 0;
   std::uint64_t erased_ = 0;
+  std::uint64_t invalidated_ = 0;
 };
 
 }  // namespace viewcache::detail

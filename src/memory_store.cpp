@@ -6,6 +6,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <bit>
 #include <random>
@@ -26,6 +28,29 @@ constexpr std::size_t shared_control_block_bytes = 16;
 // The hash table slot plus its one metadata byte. Tables keep some slots
 // empty (Boost's flat containers fill at most 7/8), so this is a lower bound.
 constexpr std::size_t table_slot_bytes = sizeof(std::unique_ptr<detail::MemoryEntry>) + 1;
+
+// A node of std::unordered_map in libstdc++: the value, the next pointer and
+// the cached hash, plus one bucket pointer, at the load factor of 1 it keeps.
+// An estimate, because the standard does not fix the layout.
+constexpr std::size_t index_node_bytes =
+    sizeof(detail::Index::value_type) + 2 * sizeof(void*) + sizeof(std::size_t);
+
+// Tags most pages carry fit without a heap allocation.
+using TagViews = boost::container::small_vector<std::string_view, 8>;
+
+// Returns the distinct, non-empty tags, so that an entry joins each tag's
+// list once.
+TagViews distinct_tags(std::span<const std::string> tags) {
+  TagViews distinct;
+  for (const std::string& tag : tags) {
+    if (!tag.empty()) {
+      distinct.emplace_back(tag);
+    }
+  }
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  return distinct;
+}
 
 void validate(const MemoryStore::Options& options) {
   if (options.shards == 0 || options.shards > max_shards || !std::has_single_bit(options.shards)) {
@@ -51,6 +76,8 @@ void validate(const MemoryStore::Options& options) {
 
 const std::size_t MemoryStore::entry_overhead =
     sizeof(detail::MemoryEntry) + table_slot_bytes + shared_control_block_bytes;
+
+const std::size_t MemoryStore::index_overhead = sizeof(detail::IndexLink) + index_node_bytes;
 
 MemoryStore::MemoryStore() : MemoryStore(Options{}) {}
 
@@ -84,14 +111,46 @@ Store::Hit MemoryStore::get(std::string_view key) {
 }
 
 bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
-                      std::chrono::milliseconds ttl) {
+                      std::chrono::milliseconds ttl, const PutOptions& options) {
+  if (page == nullptr) {
+    return false;
+  }
+
+  // Index names are copied into the shard's indexes, so they are charged
+  // with the entry (index_overhead explains why per entry).
+  const TagViews tags = distinct_tags(options.tags);
+  std::size_t weight = key.size() + page->byte_size() + entry_overhead;
+  if (!options.family.empty()) {
+    weight += index_overhead + options.family.size();
+  }
+  for (const std::string_view tag : tags) {
+    weight += index_overhead + tag.size();
+  }
+
   const detail::HashedKey hashed{key, hash(key)};
-  return shard_for(hashed.hash).put(hashed, std::move(page), ttl);
+  return shard_for(hashed.hash).put(hashed, std::move(page), ttl, weight,
+                                    {.family = options.family, .tags = tags});
 }
 
 bool MemoryStore::erase(std::string_view key) {
   const detail::HashedKey hashed{key, hash(key)};
   return shard_for(hashed.hash).erase(hashed);
+}
+
+std::size_t MemoryStore::erase_family(std::string_view family) {
+  std::size_t removed = 0;
+  for (const auto& shard : shards_) {
+    removed += shard->erase_family(family);
+  }
+  return removed;
+}
+
+std::size_t MemoryStore::erase_tag(std::string_view tag) {
+  std::size_t removed = 0;
+  for (const auto& shard : shards_) {
+    removed += shard->erase_tag(tag);
+  }
+  return removed;
 }
 
 void MemoryStore::clear() {

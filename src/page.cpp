@@ -31,6 +31,10 @@ std::size_t Page::byte_size() const noexcept {
   for (const Slot& slot : slots) {
     bytes += slot.name.size();
   }
+  bytes += tags.size() * sizeof(std::string);
+  for (const std::string& tag : tags) {
+    bytes += tag.size();
+  }
   return bytes;
 }
 

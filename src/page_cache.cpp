@@ -85,6 +85,10 @@ struct PageCache::Counters {
   std::atomic<std::uint64_t> audited{0};
   std::atomic<std::uint64_t> leaks{0};
   std::array<std::atomic<std::uint64_t>, store_decision_count> refused{};
+
+  // Incremented before each invalidation removes anything. A render that finds
+  // it changed between its miss and its store does not keep its page.
+  std::atomic<std::uint64_t> invalidations{0};
 };
 
 // Renders in progress, by key, in shards so that misses on different keys
@@ -292,6 +296,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   }
 
   counters_->misses.fetch_add(1, std::memory_order_relaxed);
+  lookup.invalidations = counters_->invalidations.load();
   join_flight(request, options, lookup);
   return lookup;
 }
@@ -393,13 +398,7 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   }
 
   if (result.decision == StoreDecision::store) {
-    if (store_->put(lookup.key.view(), shared, ttl)) {
-      counters_->stored.fetch_add(1, std::memory_order_relaxed);
-      result.outcome = CacheOutcome::miss_stored;
-      result.ttl = ttl;
-    } else {
-      result.decision = StoreDecision::store_declined;
-    }
+    store_page(request, options, lookup, shared, ttl, result);
   }
   if (result.decision != StoreDecision::store) {
     counters_->refused[static_cast<std::size_t>(result.decision)].fetch_add(
@@ -448,12 +447,72 @@ CacheResult PageCache::audit_hit(const CacheOptions& options, CacheResult stored
 
 std::vector<std::string> PageCache::leaking_routes() const { return leaks_->routes(); }
 
+// Puts the page under its key, family and tags, and takes it out again if an
+// invalidation began after the miss: the render may have read data from
+// before the change. Checking after the put closes the race with an
+// invalidation that runs between the check and the put, because that
+// invalidation removes the page itself.
+void PageCache::store_page(const Request& request, const CacheOptions& options,
+                           const Lookup& lookup, const std::shared_ptr<const Page>& page,
+                           std::chrono::milliseconds ttl, CacheResult& result) const {
+  KeyBuffer family;
+  if (policy_for(options).append_family(request, family) != KeyStatus::ok) {
+    family.clear();  // a policy without families stores pages under none
+  }
+
+  const Store::PutOptions put_options{.family = family.view(), .tags = page->tags};
+  if (!store_->put(lookup.key.view(), page, ttl, put_options)) {
+    result.decision = StoreDecision::store_declined;
+    return;
+  }
+  if (counters_->invalidations.load() != lookup.invalidations) {
+    store_->erase(lookup.key.view());
+    result.decision = StoreDecision::invalidated;
+    return;
+  }
+
+  counters_->stored.fetch_add(1, std::memory_order_relaxed);
+  result.outcome = CacheOutcome::miss_stored;
+  result.ttl = ttl;
+}
+
+void PageCache::begin_invalidation() noexcept {
+  counters_->invalidations.fetch_add(1);
+}
+
 bool PageCache::invalidate(const Request& request, const CacheOptions& options) {
   KeyBuffer key;
   if (policy_for(options).append_key(request, key) != KeyStatus::ok) {
     return false;
   }
+  begin_invalidation();
   return store_->erase(key.view());
+}
+
+std::size_t PageCache::invalidate_variants(const Request& request, const CacheOptions& options) {
+  KeyBuffer family;
+  const KeyStatus status = policy_for(options).append_family(request, family);
+  if (status == KeyStatus::unsupported) {
+    throw std::logic_error(
+        "PageCache::invalidate_variants: the key policy builds no families, so its pages were "
+        "stored without one; implement CacheKeyPolicy::append_family() or use "
+        "AuthAwareKeyPolicy");
+  }
+  if (status != KeyStatus::ok) {
+    return 0;  // no page is stored under a path that cannot be keyed
+  }
+  begin_invalidation();
+  return store_->erase_family(family.view());
+}
+
+std::size_t PageCache::invalidate_tag(std::string_view tag) {
+  begin_invalidation();
+  return store_->erase_tag(tag);
+}
+
+void PageCache::clear() {
+  begin_invalidation();
+  store_->clear();
 }
 
 }  // namespace viewcache

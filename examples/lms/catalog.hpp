@@ -1,56 +1,56 @@
 #pragma once
 
-// The fake course catalog of the example site: fixed data, so every render of
-// a page produces the same bytes and a wrong page is easy to spot.
+// The course catalog of the example site. It starts from fixed data, so every
+// render of a page produces the same bytes and a wrong page is easy to spot.
+// An administrator can change a course's title (POST /course/<id>/edit), so
+// the catalog is guarded by a lock and hands out copies.
 
-#include <array>
 #include <cstddef>
-#include <span>
+#include <optional>
+#include <shared_mutex>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lms {
 
 struct Course {
-  std::string_view id;
-  std::string_view title;
-  std::string_view teacher;
-  std::string_view summary;
+  std::string id;
+  std::string title;
+  std::string teacher;
+  std::string summary;
 };
 
-inline constexpr std::array<Course, 9> courses{{
-    {"1", "Caching for web developers", "Mira Okafor",
-     "Keys, TTLs and what a cache must never share."},
-    {"2", "HTTP semantics", "Tomas Lind", "Methods, status codes and the headers caches read."},
-    {"3", "Modern C++ in practice", "Priya Raman", "Value types, RAII and the standard library."},
-    {"4", "Concurrency basics", "Jonas Weber", "Threads, mutexes and the memory model."},
-    {"5", "Databases from the inside", "Lena Costa", "Pages, indexes and transactions."},
-    {"6", "Networking with sockets", "Kai Nakamura", "TCP, non-blocking I/O and timeouts."},
-    {"7", "Security for web applications", "Sara Haddad", "Sessions, cookies and CSRF."},
-    {"8", "Testing that finds bugs", "Omar Reyes", "Unit, property and end-to-end tests."},
-    {"9", "Measuring performance", "Ines Duarte", "Latency, throughput and flame graphs."},
-}};
-
+inline constexpr std::size_t course_count = 9;
 inline constexpr std::size_t courses_per_page = 3;
 inline constexpr int explore_page_count =
-    static_cast<int>((courses.size() + courses_per_page - 1) / courses_per_page);
+    static_cast<int>((course_count + courses_per_page - 1) / courses_per_page);
 
-// Returns the course with id, or nullptr when there is none.
-[[nodiscard]] constexpr const Course* find_course(std::string_view id) noexcept {
-  for (const Course& course : courses) {
-    if (course.id == id) {
-      return &course;
-    }
-  }
-  return nullptr;
-}
+// Returns the invalidation tag of every cached page that shows the course
+// with id, such as "course:1".
+[[nodiscard]] std::string course_tag(std::string_view id);
 
-// Returns the courses on explore page number page, from 1 to explore_page_count.
-[[nodiscard]] constexpr std::span<const Course> courses_on_page(int page) noexcept {
-  const auto first = static_cast<std::size_t>(page - 1) * courses_per_page;
-  const std::size_t count = first + courses_per_page <= courses.size()
-                                ? courses_per_page
-                                : courses.size() - first;
-  return std::span<const Course>(courses).subspan(first, count);
-}
+// Thread-safe: readers share a lock, an edit takes it alone.
+class Catalog {
+ public:
+  Catalog();
+
+  // Returns a copy of the course with id, or std::nullopt when there is none.
+  [[nodiscard]] std::optional<Course> find(std::string_view id) const;
+
+  // Returns copies of the courses on explore page number page, from 1 to
+  // explore_page_count; an empty list for other numbers.
+  [[nodiscard]] std::vector<Course> page(int page) const;
+
+  // Returns a copy of the course at index % course_count.
+  [[nodiscard]] Course at(std::size_t index) const;
+
+  // Sets the title of the course with id. Returns false when there is none.
+  bool set_title(std::string_view id, std::string title);
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::vector<Course> courses_;
+};
 
 }  // namespace lms

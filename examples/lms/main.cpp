@@ -33,17 +33,23 @@ constexpr int exit_usage = 2;
 // One year. Far below the point where seconds overflow as milliseconds.
 constexpr std::int64_t max_ttl_seconds = 365LL * 24 * 60 * 60;
 
+// One minute: a render delay is for demonstrations, and a longer one would
+// only hold server threads.
+constexpr std::int64_t max_render_delay_ms = 60'000;
+
 struct Flags {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::int64_t ttl_seconds = 90;
   bool demo_mis_keyed = false;
+  std::int64_t render_delay_ms = 0;
   bool help = false;
 };
 
 void print_usage(std::FILE* out) {
   fmt::print(out,
-             "Usage: {} [--host HOST] [--port PORT] [--ttl SECONDS] [--demo-mis-keyed]\n"
+             "Usage: {} [--host HOST] [--port PORT] [--ttl SECONDS] [--render-delay-ms MS]\n"
+             "             [--demo-mis-keyed]\n"
              "\n"
              "Serves the example learning-management site through viewcache.\n"
              "\n"
@@ -51,13 +57,16 @@ void print_usage(std::FILE* out) {
              "  --port PORT    TCP port from 0 to 65535; 0 picks a free port (default 8080)\n"
              "  --ttl SECONDS  how long a page stays cached, from 0 to {}; 0 caches\n"
              "                 nothing (default 90)\n"
+             "  --render-delay-ms MS\n"
+             "                 milliseconds every page render sleeps first, from 0 to {},\n"
+             "                 to show concurrent misses (default 0)\n"
              "  --demo-mis-keyed\n"
              "                 cache /dashboard, which names its reader, under the key all\n"
              "                 signed-in users share, and let the leak guard catch it\n"
              "  --help         print this help and exit\n"
              "\n"
              "The first line on stdout is the URL the server listens on.\n",
-             program, max_ttl_seconds);
+             program, max_ttl_seconds, max_render_delay_ms);
 }
 
 // Parses text as a whole decimal number from min to max, or returns std::nullopt.
@@ -92,7 +101,8 @@ std::string parse_flags(int argc, char** argv, Flags& flags) {
       flags.demo_mis_keyed = true;
       continue;
     }
-    if (argument != "--host" && argument != "--port" && argument != "--ttl") {
+    if (argument != "--host" && argument != "--port" && argument != "--ttl" &&
+        argument != "--render-delay-ms") {
       return fmt::format("unknown flag \"{}\"; run {} --help for the flags", argv[i], program);
     }
 
@@ -119,6 +129,14 @@ std::string parse_flags(int argc, char** argv, Flags& flags) {
             value);
       }
       flags.port = static_cast<int>(*port);
+    } else if (argument == "--render-delay-ms") {
+      const std::optional<std::int64_t> delay = parse_number(value, 0, max_render_delay_ms);
+      if (!delay) {
+        return fmt::format(
+            "invalid --render-delay-ms \"{}\": give a whole number of milliseconds from 0 to {}",
+            value, max_render_delay_ms);
+      }
+      flags.render_delay_ms = *delay;
     } else {
       const std::optional<std::int64_t> ttl = parse_number(value, 0, max_ttl_seconds);
       if (!ttl) {
@@ -210,7 +228,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   lms::Site site({.ttl = std::chrono::seconds{flags.ttl_seconds},
-                  .demo_mis_keyed = flags.demo_mis_keyed});
+                  .demo_mis_keyed = flags.demo_mis_keyed,
+                  .render_delay = std::chrono::milliseconds{flags.render_delay_ms}});
   httplib::Server server;
   configure_server(server);
   site.add_routes(server);
@@ -237,8 +256,8 @@ int main(int argc, char** argv) {
   const std::string url = url_for(flags.host, port);
   fmt::print("{}\n", url);
   std::fflush(stdout);
-  fmt::print(stderr, "{}: serving at {} with a page TTL of {} s\n", program, url,
-             flags.ttl_seconds);
+  fmt::print(stderr, "{}: serving at {} with a page TTL of {} s and a render delay of {} ms\n",
+             program, url, flags.ttl_seconds, flags.render_delay_ms);
 
   std::atomic<bool> listen_returned{false};
   std::thread signal_waiter([&] {

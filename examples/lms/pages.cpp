@@ -4,7 +4,9 @@
 
 #include <charconv>
 #include <numeric>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "catalog.hpp"
 
@@ -62,30 +64,36 @@ std::string plain_layout(std::string_view title, std::string_view main_html) {
                      title, main_html);
 }
 
-viewcache::Page html_page(int status, std::string body) {
+viewcache::Page html_page(int status, std::string body, std::vector<std::string> tags = {}) {
   return viewcache::Page{
       .status = status,
       .headers = {{"Content-Type", std::string(html_content_type)}},
       .body = std::move(body),
+      .tags = std::move(tags),
   };
 }
 
-void append_course_item(const Course& course, std::string& out) {
+// Appends a list item that links to course, and the course's tag to tags, so
+// an edit of the course invalidates the page that lists it.
+
+void append_course_item(const Course& course, std::string& out, std::vector<std::string>& tags) {
   fmt::format_to(std::back_inserter(out),
                  "<li><a href=\"/course/{}\">{}</a> by {}</li>\n", course.id,
                  escape_html(course.title), escape_html(course.teacher));
+  tags.push_back(course_tag(course.id));
 }
 
 // Picks three courses for user from a sum of the name's bytes, so each user
 // has a stable list that often differs from other users' lists.
-std::string enrolled_courses_html(std::string_view user) {
+std::string enrolled_courses_html(const Catalog& catalog, std::string_view user,
+                                  std::vector<std::string>& tags) {
   const std::size_t seed = std::accumulate(
       user.begin(), user.end(), std::size_t{0},
       [](std::size_t sum, char c) { return sum + static_cast<unsigned char>(c); });
 
   std::string items;
   for (std::size_t i = 0; i < 3; ++i) {
-    append_course_item(courses[(seed + 3 * i) % courses.size()], items);
+    append_course_item(catalog.at(seed + 3 * i), items, tags);
   }
   return items;
 }
@@ -128,7 +136,7 @@ void append_user_menu(std::string_view user, std::string& out) {
                  name, name);
 }
 
-viewcache::Page render_home(viewcache::Audience audience) {
+viewcache::Page render_home(const Catalog& catalog, viewcache::Audience audience) {
   std::string main_html =
       audience == viewcache::Audience::signed_in
           ? std::string("<h1>Welcome back</h1>\n<p>Pick up where you left off, or explore new "
@@ -136,14 +144,16 @@ viewcache::Page render_home(viewcache::Audience audience) {
           : std::string("<h1>Learn at your own pace</h1>\n<p>Log in to track your progress "
                         "across courses.</p>\n");
   main_html.append("<h2>Popular courses</h2>\n<ul>\n");
-  for (const Course& course : courses_on_page(1)) {
-    append_course_item(course, main_html);
+  std::vector<std::string> tags;
+  for (const Course& course : catalog.page(1)) {
+    append_course_item(course, main_html, tags);
   }
   main_html.append("</ul>");
-  return html_page(200, layout(audience, "Home", main_html));
+  return html_page(200, layout(audience, "Home", main_html), std::move(tags));
 }
 
-viewcache::Page render_explore(viewcache::Audience audience, std::string_view page_number) {
+viewcache::Page render_explore(const Catalog& catalog, viewcache::Audience audience,
+                               std::string_view page_number) {
   int page = 1;
   if (!page_number.empty()) {
     const char* const end = page_number.data() + page_number.size();
@@ -164,8 +174,9 @@ viewcache::Page render_explore(viewcache::Audience audience, std::string_view pa
 
   std::string main_html = fmt::format("<h1>Explore courses</h1>\n<p>Page {} of {}</p>\n<ul>\n",
                                       page, explore_page_count);
-  for (const Course& course : courses_on_page(page)) {
-    append_course_item(course, main_html);
+  std::vector<std::string> tags;
+  for (const Course& course : catalog.page(page)) {
+    append_course_item(course, main_html, tags);
   }
   main_html.append("</ul>\n<nav class=\"pages\">");
   for (int other = 1; other <= explore_page_count; ++other) {
@@ -173,12 +184,13 @@ viewcache::Page render_explore(viewcache::Audience audience, std::string_view pa
                    other, other);
   }
   main_html.append("</nav>");
-  return html_page(200, layout(audience, "Explore", main_html));
+  return html_page(200, layout(audience, "Explore", main_html), std::move(tags));
 }
 
-viewcache::Page render_course(viewcache::Audience audience, std::string_view course_id) {
-  const Course* const course = find_course(course_id);
-  if (course == nullptr) {
+viewcache::Page render_course(const Catalog& catalog, viewcache::Audience audience,
+                              std::string_view course_id) {
+  const std::optional<Course> course = catalog.find(course_id);
+  if (!course) {
     return html_page(404, layout(audience, "Course not found",
                                  fmt::format("<h1>Course not found</h1>\n<p>There is no course "
                                              "with id &quot;{}&quot;.</p>",
@@ -192,7 +204,8 @@ viewcache::Page render_course(viewcache::Audience audience, std::string_view cou
   return html_page(200, layout(audience, title,
                                fmt::format("<h1>{}</h1>\n<p>Taught by {}.</p>\n<p>{}</p>\n{}",
                                            title, escape_html(course->teacher),
-                                           escape_html(course->summary), call_to_action)));
+                                           escape_html(course->summary), call_to_action)),
+                   {course_tag(course->id)});
 }
 
 viewcache::Page render_content(viewcache::Audience audience, std::string_view path,
@@ -224,18 +237,21 @@ section 6.2.2), so they share one stored page, which shows the first request's s
   return html_page(200, layout(audience, "Content page", main_html));
 }
 
-viewcache::Page render_dashboard(const viewcache::Viewer& viewer) {
+viewcache::Page render_dashboard(const Catalog& catalog, const viewcache::Viewer& viewer) {
   if (viewer.audience != viewcache::Audience::signed_in) {
     return html_page(200, layout(viewer.audience, "Dashboard",
                                  "<h1>Dashboard</h1>\n<p>Log in to see your courses.</p>"));
   }
 
   const std::string name = escape_html(viewer.user_id);
+  std::vector<std::string> tags;
+  const std::string items = enrolled_courses_html(catalog, viewer.user_id, tags);
   return html_page(
       200, layout(viewer.audience, "Dashboard",
                   fmt::format(
                       "<h1>Your courses, <span class=\"owner\">{}</span></h1>\n<ul>\n{}</ul>",
-                      name, enrolled_courses_html(viewer.user_id))));
+                      name, items)),
+      std::move(tags));
 }
 
 std::string render_login_error(std::string_view user) {
@@ -247,6 +263,11 @@ and '-'.</p>
 {}
 <p><a href="/home">Back to the home page</a></p>)",
                   escape_html(user), login_form));
+}
+
+std::string render_edit_error(std::string_view heading, std::string_view message) {
+  const std::string title = escape_html(heading);
+  return plain_layout(title, fmt::format("<h1>{}</h1>\n<p>{}</p>", title, escape_html(message)));
 }
 
 std::string render_not_found() {

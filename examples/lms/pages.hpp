@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "catalog.hpp"
 #include "viewcache/page.hpp"
 #include "viewcache/request.hpp"
 
@@ -30,16 +31,19 @@ inline constexpr std::string_view user_menu_marker = "<!--viewcache:slot user-me
 // the name and a Log out form.
 void append_user_menu(std::string_view user, std::string& out);
 
-[[nodiscard]] viewcache::Page render_home(viewcache::Audience audience);
+// The pages that show a course carry its tag (course_tag), so that editing
+// the course invalidates them.
+
+[[nodiscard]] viewcache::Page render_home(const Catalog& catalog, viewcache::Audience audience);
 
 // Renders explore page page_number (the raw "page" query parameter; empty
 // means 1). A value that is not a whole number gets status 400, a page past
 // the end gets 404.
-[[nodiscard]] viewcache::Page render_explore(viewcache::Audience audience,
+[[nodiscard]] viewcache::Page render_explore(const Catalog& catalog, viewcache::Audience audience,
                                              std::string_view page_number);
 
 // Renders the course with course_id, or a 404 page when there is none.
-[[nodiscard]] viewcache::Page render_course(viewcache::Audience audience,
+[[nodiscard]] viewcache::Page render_course(const Catalog& catalog, viewcache::Audience audience,
                                             std::string_view course_id);
 
 // Renders a content page that shows the request it was rendered for: the
@@ -51,7 +55,12 @@ void append_user_menu(std::string_view user, std::string& out);
 
 // Renders the dashboard. For a signed-in viewer it names the user and lists
 // their courses, so it may only be stored under a per-user key.
-[[nodiscard]] viewcache::Page render_dashboard(const viewcache::Viewer& viewer);
+[[nodiscard]] viewcache::Page render_dashboard(const Catalog& catalog,
+                                               const viewcache::Viewer& viewer);
+
+// Renders the body of an error response for the course editor: a heading
+// and one sentence, such as the reason for a 403.
+[[nodiscard]] std::string render_edit_error(std::string_view heading, std::string_view message);
 
 // Renders the page for a rejected login: the invalid name and the rule.
 [[nodiscard]] std::string render_login_error(std::string_view user);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "pages.hpp"
@@ -33,6 +34,12 @@ std::string form_field(std::string_view body, std::string_view name) {
 }
 
 constexpr std::size_t user_secret_bytes = 32;
+
+// The user name that makes a signed-in user an administrator, who may edit
+// courses. A demo rule: any client can log in under this name.
+constexpr std::string_view admin_user = "admin";
+
+constexpr std::size_t max_title_bytes = 200;
 
 // The request-target split at its first '?'. httplib's Request::path is
 // percent-decoded, but the key policy needs the path as received, so that
@@ -104,7 +111,8 @@ Site::Site(Options options)
       cache_(store_),
       options_{shared_options(options, "home"), shared_options(options, "explore"),
                shared_options(options, "course"), shared_options(options, "page"),
-               make_dashboard_options(options)} {}
+               make_dashboard_options(options)},
+      render_delay_(options.render_delay) {}
 
 template <typename Render>
 void Site::serve_cached(const httplib::Request& http_request, httplib::Response& response,
@@ -131,6 +139,9 @@ void Site::serve_cached(const httplib::Request& http_request, httplib::Response&
       request, options,
       [&] {
         renders_[static_cast<std::size_t>(route)].fetch_add(1, std::memory_order_relaxed);
+        if (render_delay_.count() > 0) {
+          std::this_thread::sleep_for(render_delay_);
+        }
         return render(request.viewer);
       },
       fill);
@@ -161,7 +172,9 @@ void Site::add_routes(httplib::Server& server) {
 
   server.Get("/home", [this](const httplib::Request& request, httplib::Response& response) {
     serve_cached(request, response, Route::home, options_[static_cast<std::size_t>(Route::home)],
-                 [](const viewcache::Viewer& viewer) { return render_home(viewer.audience); });
+                 [this](const viewcache::Viewer& viewer) {
+                   return render_home(catalog_, viewer.audience);
+                 });
   });
 
   // Registered before /course/<id>, because httplib tries routes in order.
@@ -170,7 +183,7 @@ void Site::add_routes(httplib::Server& server) {
     const std::string page_number = request.get_param_value("page");
     serve_cached(request, response, Route::explore, options_[static_cast<std::size_t>(Route::explore)],
                  [&](const viewcache::Viewer& viewer) {
-                   return render_explore(viewer.audience, page_number);
+                   return render_explore(catalog_, viewer.audience, page_number);
                  });
   });
 
@@ -179,8 +192,13 @@ void Site::add_routes(httplib::Server& server) {
     const std::string course_id = request.matches[1];
     serve_cached(request, response, Route::course, options_[static_cast<std::size_t>(Route::course)],
                  [&](const viewcache::Viewer& viewer) {
-                   return render_course(viewer.audience, course_id);
+                   return render_course(catalog_, viewer.audience, course_id);
                  });
+  });
+
+  server.Post("/course/([^/]+)/edit", [this](const httplib::Request& request,
+                                             httplib::Response& response) {
+    edit_course(request, response);
   });
 
   server.Get(R"(/page/[\s\S]+)", [this](const httplib::Request& request, httplib::Response& response) {
@@ -195,7 +213,9 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/dashboard", [this](const httplib::Request& request, httplib::Response& response) {
     serve_cached(request, response, Route::dashboard,
                  options_[static_cast<std::size_t>(Route::dashboard)],
-                 [](const viewcache::Viewer& viewer) { return render_dashboard(viewer); });
+                 [this](const viewcache::Viewer& viewer) {
+                   return render_dashboard(catalog_, viewer);
+                 });
   });
 
   server.Post("/login", [this](const httplib::Request& request, httplib::Response& response) {
@@ -245,6 +265,44 @@ void Site::log_in(const httplib::Request& request, httplib::Response& response) 
   redirect_to_home(response);
 }
 
+void Site::edit_course(const httplib::Request& request, httplib::Response& response) {
+  const std::string course_id = request.matches[1];
+  response.set_header("Cache-Control", "no-store");
+  const auto reject = [&](int status, std::string_view heading, std::string_view message) {
+    fmt::print(stderr, "viewcache-lms: rejected edit of course {:?}: {}\n", course_id, message);
+    response.status = status;
+    response.set_content(render_edit_error(heading, message), "text/html; charset=utf-8");
+  };
+
+  const std::optional<std::string> user = find_user(request);
+  if (user != admin_user) {
+    reject(403, "Forbidden", "Only the administrator may edit courses. Log in as admin.");
+    return;
+  }
+
+  std::string title = form_field(request.body, "title");
+  if (title.empty() || title.size() > max_title_bytes) {
+    reject(400, "Invalid title",
+           fmt::format("The form field title is missing or longer than {} bytes; give a title "
+                       "from 1 to {} bytes.",
+                       max_title_bytes, max_title_bytes));
+    return;
+  }
+
+  // The catalog changes first, so a render that starts after the
+  // invalidation reads the new title.
+  if (!catalog_.set_title(course_id, title)) {
+    reject(404, "Course not found", "There is no course with this id.");
+    return;
+  }
+  const std::size_t removed = cache_.invalidate_tag(course_tag(course_id));
+  fmt::print(stderr, "viewcache-lms: {} renamed course {} to {:?}; invalidated {} cached pages\n",
+             *user, course_id, title, removed);
+
+  response.status = 303;
+  response.set_header("Location", fmt::format("/course/{}", course_id));
+}
+
 void Site::log_out(const httplib::Request& request, httplib::Response& response) {
   const std::string cookie_header = request.get_header_value("Cookie");
   if (const std::string_view id = find_session_cookie(cookie_header); !id.empty()) {
@@ -265,12 +323,13 @@ std::string Site::stats_json() const {
   };
   return fmt::format(
       R"({{"store":{{"entries":{},"bytes":{},"hits":{},"misses":{},"inserts":{},"rejected":{},)"
-      R"("evicted_capacity":{},"evicted_expired":{},"erased":{}}},)"
+      R"("evicted_capacity":{},"evicted_expired":{},"erased":{},"invalidated":{}}},)"
       R"("renders":{{"home":{},"explore":{},"course":{},"page":{},"dashboard":{}}},)"
       R"("sessions":{}}})"
       "\n",
       stats.entries, stats.bytes, stats.hits, stats.misses, stats.inserts, stats.rejected,
-      stats.evicted_capacity, stats.evicted_expired, stats.erased, renders(Route::home),
+      stats.evicted_capacity, stats.evicted_expired, stats.erased, stats.invalidated,
+      renders(Route::home),
       renders(Route::explore), renders(Route::course), renders(Route::content),
       renders(Route::dashboard), sessions_.size());
 }

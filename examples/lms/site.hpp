@@ -7,7 +7,9 @@
 //   /home, /course/explore?page=N, /course/<id>, /page/<any path>  keyed per audience
 //   /dashboard                                                     keyed per user
 // Uncached routes:
-//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats
+//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats,
+//   POST /course/<id>/edit  (the user "admin" only: sets the title, invalidates
+//                            every page tagged with the course, redirects)
 
 #include <array>
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "catalog.hpp"
 #include "sessions.hpp"
 #include "viewcache/memory_store.hpp"
 #include "viewcache/page_cache.hpp"
@@ -40,6 +43,10 @@ class Site {
     // users share, with the leak guard auditing every hit: a demonstration
     // of the guard catching a mis-keyed route.
     bool demo_mis_keyed = false;
+
+    // How long every render of a cached route sleeps first, so that
+    // concurrent misses (and single-flight) can be seen over HTTP.
+    std::chrono::milliseconds render_delay{0};
   };
 
   // Throws std::runtime_error when OpenSSL cannot produce the random secret
@@ -67,6 +74,7 @@ class Site {
   [[nodiscard]] std::optional<std::string> find_user(const httplib::Request& request) const;
 
   void log_in(const httplib::Request& request, httplib::Response& response);
+  void edit_course(const httplib::Request& request, httplib::Response& response);
   void log_out(const httplib::Request& request, httplib::Response& response);
 
   std::shared_ptr<viewcache::MemoryStore> store_;
@@ -74,6 +82,8 @@ class Site {
   // Per route, indexed by Route. Each has its own route name, so the leak
   // guard reports and disables one route at a time.
   std::array<viewcache::CacheOptions, route_count> options_;
+  std::chrono::milliseconds render_delay_;
+  Catalog catalog_;
   SessionTable sessions_;
   std::array<std::atomic<std::uint64_t>, route_count> renders_{};
 };

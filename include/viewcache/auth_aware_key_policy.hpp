@@ -23,6 +23,12 @@
 // SHA-256 digest of the whole key.
 //
 // Building a typical key makes no heap allocation.
+//
+// The family of a key (append_family) is the key up to and including the '/'
+// before the variant, "view/<path>/", so it names every variant of one path:
+//
+//   GET /post/5?page=2, any viewer -> family view//post/5/
+//   GET /post/50, any viewer       -> family view//post/50/
 
 #include <cstddef>
 #include <cstdint>
@@ -140,6 +146,11 @@ class AuthAwareKeyPolicy final : public CacheKeyPolicy {
   [[nodiscard]] bool varies_by_user() const noexcept override {
     return options_.vary_by == VariantScope::user;
   }
+
+  // Appends "view/<canonical path>/", shortened as keys are when longer than
+  // max_key_bytes. Fails only as append_key() does for the path
+  // (KeyStatus::invalid_path); viewer, vary values and query are not read.
+  [[nodiscard]] KeyStatus append_family(const Request& request, KeyBuffer& out) const override;
 
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 

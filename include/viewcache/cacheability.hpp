@@ -82,11 +82,16 @@ enum class StoreDecision : std::uint8_t {
   // rendered for itself; its page must not overwrite the leader's. Set by
   // PageCache.
   wait_timed_out,
+  // An invalidation ran while the page rendered, so the page may show data
+  // from before the change it was meant to drop. Set by PageCache, which
+  // removes the page again if it was already stored.
+  invalidated,
 };
 
-// The number of StoreDecision values, for per-reason counters.
+// The number of StoreDecision values, for per-reason counters. It names the
+// last value, so a value added after it must be named here instead.
 inline constexpr std::size_t store_decision_count =
-    static_cast<std::size_t>(StoreDecision::wait_timed_out) + 1;
+    static_cast<std::size_t>(StoreDecision::invalidated) + 1;
 
 // Returns a short lowercase name such as "set-cookie", for logs and for the
 // detail parameter of Cache-Status.

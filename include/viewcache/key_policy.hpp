@@ -40,6 +40,8 @@ enum class KeyStatus : std::uint8_t {
   missing_role,
   // The policy names a vary dimension that the request has no value for.
   missing_vary_value,
+  // The policy does not implement the operation, such as append_family().
+  unsupported,
 };
 
 // Returns a short lowercase name for status, such as "invalid-path", for logs
@@ -61,6 +63,16 @@ class CacheKeyPolicy {
   // no key is shared between two users. The leak guard audits only routes
   // whose policy returns false.
   [[nodiscard]] virtual bool varies_by_user() const noexcept { return false; }
+
+  // Appends the family of request to out: a name shared by the keys of every
+  // variant of the request's path (every audience, user, role, vary value and
+  // query) and by no key of another path. Stores index entries by family, so
+  // PageCache::invalidate_variants() drops them all without a scan. Returns
+  // KeyStatus::ok, or another status and leaves out in an unspecified state.
+  //
+  // The default returns KeyStatus::unsupported: a policy without families
+  // stores its pages under no family. Same thread-safety as append_key().
+  [[nodiscard]] virtual KeyStatus append_family(const Request& request, KeyBuffer& out) const;
 
   // Returns the key for request, or std::nullopt when append_key() returns
   // another status than KeyStatus::ok. Allocates; for tests and tools.

@@ -17,6 +17,11 @@
 // returned; they are removed when looked up and, a few at a time, on every put,
 // in order of expiry, without scanning the store.
 //
+// Invalidation is indexed: each shard maps every family and tag to the list
+// of its entries, so erase_family() and erase_tag() lock each shard once and
+// touch only the entries they remove. Entries leave these lists whenever they
+// leave the store (eviction, expiry, erase, replacement, clear).
+//
 // Keys are hashed with a per-store random seed, so keys crafted to collide in
 // one process do not collide in another.
 //
@@ -82,11 +87,20 @@ class MemoryStore final : public Store {
                                           // new pages that lost admission included
     std::uint64_t evicted_expired = 0;    // removed because their TTL ran out
     std::uint64_t erased = 0;             // removed by erase() or replaced by put()
+    std::uint64_t invalidated = 0;        // removed by erase_family() or erase_tag()
   };
 
   // The fixed bytes charged for each entry beyond its key and page: the entry
-  // node, its hash table slot, and the shared_ptr control block.
+  // node (with its family link), its hash table slot, and the shared_ptr
+  // control block.
   static const std::size_t entry_overhead;
+
+  // The bytes charged for each index an entry joins (its family, if any, and
+  // each of its tags), beyond the name's length: a tag link and an index
+  // node. An index node is shared by every entry of its family or tag, but
+  // each entry is charged for a whole one, so the budget is kept even when no
+  // two entries share a name. The entry weight is therefore an upper bound.
+  static const std::size_t index_overhead;
 
   // Returns the seeded hash of key, as this store computes it.
   [[nodiscard]] std::uint64_t hash(std::string_view key) const noexcept;
@@ -104,11 +118,19 @@ class MemoryStore final : public Store {
   // Average O(1); locks one shard. Records the access for the eviction policy.
   [[nodiscard]] Hit get(std::string_view key) override;
 
-  // Average O(1) plus the evictions it causes; locks one shard.
+  // Average O(1 + tags) plus the evictions it causes; locks one shard.
   bool put(std::string_view key, std::shared_ptr<const Page> page,
-           std::chrono::milliseconds ttl) override;
+           std::chrono::milliseconds ttl, const PutOptions& options = {}) override;
 
   bool erase(std::string_view key) override;
+
+  // Locks every shard, one at a time. Average O(shards + entries removed);
+  // entries of other families are not visited.
+  std::size_t erase_family(std::string_view family) override;
+
+  // Locks every shard, one at a time. Average O(shards + entries removed);
+  // entries without the tag are not visited.
+  std::size_t erase_tag(std::string_view tag) override;
 
   // Locks every shard, one at a time.
   void clear() override;

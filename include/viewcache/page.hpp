@@ -38,6 +38,10 @@ struct Page {
   // receives a rendered page; a render leaves it empty.
   std::vector<Slot> slots;
 
+  // Invalidation tags, such as "course:1": PageCache::invalidate_tag() drops
+  // every stored page that carries the tag. Not an HTTP header, and never sent.
+  std::vector<std::string> tags;
+
   // Returns the value of the first header called name (compared without
   // regard to ASCII case), or an empty view when there is none. The view is
   // valid while the page is alive and its headers are not modified.
@@ -47,7 +51,7 @@ struct Page {
   [[nodiscard]] bool has_header(std::string_view name) const noexcept;
 
   // Returns the bytes this page occupies in a store: body, header names and
-  // values, and the fixed size of the object. The store's byte budget charges
+  // values, tags, and the fixed size of the object. The store's byte budget charges
   // this figure.
   [[nodiscard]] std::size_t byte_size() const noexcept;
 };

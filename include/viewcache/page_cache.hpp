@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -230,7 +231,35 @@ class PageCache {
 
   // Removes the page that request would be served from. Returns true when an
   // entry was removed.
+
+  // Invalidation. Each call removes stored pages, so the next request for
+  // them renders afresh. A render that is in progress while any of these
+  // calls runs does not keep its page: it is served, but not stored, or
+  // removed again (StoreDecision::invalidated), because it may show data from
+  // before the change. Thread-safe.
+
+  // Removes the page that request would be served from, with the key of
+  // options.key_policy. Returns true when an entry was removed. Locks one
+  // store shard.
   bool invalidate(const Request& request, const CacheOptions& options = {});
+
+  // Removes every stored variant of request's path: all audiences, users,
+  // roles, vary values and queries. Only the path is read, through
+  // options.key_policy (CacheKeyPolicy::append_family), so pass the policy the
+  // route stores with. "/post/5" never removes pages of "/post/50". Returns
+  // the number removed, zero for a path the policy cannot key.
+  //
+  // Throws std::logic_error when the key policy returns
+  // KeyStatus::unsupported, because its pages were stored without a family.
+  // With MemoryStore, O(shards + pages removed); the store is not scanned.
+  std::size_t invalidate_variants(const Request& request, const CacheOptions& options = {});
+
+  // Removes every stored page whose Page::tags contain tag. Returns the number
+  // removed. With MemoryStore, O(shards + pages removed).
+  std::size_t invalidate_tag(std::string_view tag);
+
+  // Removes every stored page.
+  void clear();
 
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 
@@ -247,6 +276,7 @@ class PageCache {
   struct Lookup {
     CacheResult result;
     KeyBuffer key;  // empty when the request bypasses the store
+    std::uint64_t invalidations = 0;  // the invalidation count when the miss began
     detail::FlightRole role = detail::FlightRole::solo;
     std::shared_ptr<detail::Flight> flight;  // set for the leader
     bool audit = false;                      // the leak guard samples this hit
@@ -276,6 +306,10 @@ class PageCache {
   [[nodiscard]] Lookup look_up(const Request& request, const CacheOptions& options) const;
   [[nodiscard]] CacheResult store_rendered(const Request& request, const CacheOptions& options,
                                            Lookup& lookup, std::shared_ptr<const Page> page) const;
+  void store_page(const Request& request, const CacheOptions& options, const Lookup& lookup,
+                  const std::shared_ptr<const Page>& page, std::chrono::milliseconds ttl,
+                  CacheResult& result) const;
+  void begin_invalidation() noexcept;
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<const CacheKeyPolicy> default_policy_;

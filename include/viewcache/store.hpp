@@ -5,7 +5,10 @@
 // interface.
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "viewcache/page.hpp"
@@ -22,21 +25,43 @@ class Store {
     explicit operator bool() const noexcept { return page != nullptr; }
   };
 
+  // The names a store indexes a page under besides its key, so that
+  // invalidation finds the entry without a scan. The views need to live only
+  // for the put call, because a store copies what it keeps.
+  struct PutOptions {
+    // The key's family (CacheKeyPolicy::append_family). Empty for none.
+    std::string_view family;
+
+    // The page's invalidation tags, usually Page::tags.
+    std::span<const std::string> tags;
+  };
+
   virtual ~Store() = default;
 
   // Returns the page stored under key if it has not expired, or an empty Hit.
   // An expired entry is never returned. Thread-safe.
   [[nodiscard]] virtual Hit get(std::string_view key) = 0;
 
-  // Stores page under key for ttl, replacing any entry with that key. A store
-  // may decline the page (for example when it is larger than the store's
-  // budget) and returns false then. A ttl of zero or less stores nothing.
-  // Thread-safe.
+  // Stores page under key for ttl, replacing any entry with that key, and
+  // indexes it under options.family and options.tags. A store may decline
+  // the page (for example when it is larger than the store's budget) and
+  // returns false then. A ttl of zero or less stores nothing. Thread-safe.
+  //
+  // Implementations repeat the default argument, so a call through the
+  // derived type and one through Store behave alike.
   virtual bool put(std::string_view key, std::shared_ptr<const Page> page,
-                   std::chrono::milliseconds ttl) = 0;
+                   std::chrono::milliseconds ttl, const PutOptions& options = {}) = 0;
 
   // Removes the entry under key, if any. Returns true when one was removed.
   virtual bool erase(std::string_view key) = 0;
+
+  // Removes every entry stored with family as PutOptions::family. Returns
+  // the number removed. Thread-safe.
+  virtual std::size_t erase_family(std::string_view family) = 0;
+
+  // Removes every entry stored with tag among PutOptions::tags. Returns the
+  // number removed. Thread-safe.
+  virtual std::size_t erase_tag(std::string_view tag) = 0;
 
   // Removes every entry.
   virtual void clear() = 0;

@@ -117,6 +117,11 @@ class Browser {
 
   Fetched log_out() { return receive(client_.Post("/logout", headers(), "", "text/plain")); }
 
+  Fetched edit_course(const std::string& id, const std::string& title) {
+    return receive(client_.Post(fmt::format("/course/{}/edit", id), headers(),
+                                httplib::Params{{"title", title}}));
+  }
+
   [[nodiscard]] const std::string& session() const noexcept { return session_; }
   void set_session(std::string session) { session_ = std::move(session); }
 
@@ -558,9 +563,125 @@ TEST(LmsLeakGuard, CatchesMisKeyedDashboard) {
   EXPECT_TRUE(contains(server.read_stderr(1s), "leak guard"));
 }
 
+constexpr std::string_view original_title = "Caching for web developers";
+
+// The cached pages that list course 1, and one that does not.
+constexpr std::array<std::string_view, 3> course_1_pages{"/course/1", "/home",
+                                                         "/course/explore?page=1"};
+constexpr std::string_view unrelated_page = "/course/explore?page=2";
+
+TEST_F(LmsSite, AdminEditRefreshesEveryVariant) {
+  Browser anonymous(url_);
+  Browser alice(url_);
+  ASSERT_EQ(alice.log_in("alice").status, 303);
+  Browser admin(url_);
+  ASSERT_EQ(admin.log_in("admin").status, 303);
+
+  // Store the anonymous and the signed-in variant of every page.
+  for (Browser* browser : {&anonymous, &alice}) {
+    for (const std::string_view target : course_1_pages) {
+      const Fetched page = browser->get(std::string(target));
+      ASSERT_EQ(page.status, 200) << target;
+      ASSERT_TRUE(contains(page.body, original_title)) << target;
+    }
+    ASSERT_EQ(browser->get(std::string(unrelated_page)).status, 200);
+  }
+  ASSERT_TRUE(is_hit(admin.get("/course/1").cache_status));
+
+  const Fetched edit = admin.edit_course("1", "Caching, revised");
+  ASSERT_EQ(edit.status, 303) << edit.body;
+  EXPECT_EQ(edit.location, "/course/1");
+
+  // alice and admin share the signed-in variant, so alice's fetch renders it
+  // and admin's is a hit on the refreshed page.
+  for (const std::string_view target : course_1_pages) {
+    SCOPED_TRACE(target);
+    const Fetched anonymous_page = anonymous.get(std::string(target));
+    const Fetched alice_page = alice.get(std::string(target));
+    const Fetched admin_page = admin.get(std::string(target));
+
+    EXPECT_EQ(anonymous_page.cache_status, "viewcache; fwd=miss; stored");
+    EXPECT_EQ(alice_page.cache_status, "viewcache; fwd=miss; stored");
+    EXPECT_TRUE(is_hit(admin_page.cache_status)) << admin_page.cache_status;
+    for (const Fetched* page : {&anonymous_page, &alice_page, &admin_page}) {
+      EXPECT_TRUE(contains(page->body, "Caching, revised")) << page->body;
+      EXPECT_FALSE(contains(page->body, original_title)) << page->body;
+    }
+  }
+  EXPECT_EQ(attribute(admin.get("/course/1").body, "data-user"), "admin");
+
+  // A page that does not show course 1 stays cached.
+  EXPECT_TRUE(is_hit(anonymous.get(std::string(unrelated_page)).cache_status));
+  EXPECT_EQ(stats_counter(stats(), "store", "invalidated"), 6);
+}
+
+TEST_F(LmsSite, NonAdminCannotEditCourse) {
+  Browser anonymous(url_);
+  Browser alice(url_);
+  ASSERT_EQ(alice.log_in("alice").status, 303);
+  ASSERT_EQ(anonymous.get("/course/1").status, 200);
+
+  for (Browser* browser : {&anonymous, &alice}) {
+    const Fetched edit = browser->edit_course("1", "Hijacked");
+    EXPECT_EQ(edit.status, 403);
+    EXPECT_TRUE(edit.location.empty()) << edit.location;
+  }
+
+  const Fetched page = anonymous.get("/course/1");
+  EXPECT_TRUE(is_hit(page.cache_status)) << page.cache_status;
+  EXPECT_TRUE(contains(page.body, original_title));
+  EXPECT_FALSE(contains(alice.get("/course/1").body, "Hijacked"));
+  EXPECT_EQ(stats_counter(stats(), "store", "invalidated"), 0);
+}
+
+TEST_F(LmsSite, EditRejectsMissingTitleAndUnknownCourse) {
+  Browser admin(url_);
+  ASSERT_EQ(admin.log_in("admin").status, 303);
+  EXPECT_EQ(admin.edit_course("1", "").status, 400);
+  EXPECT_EQ(admin.edit_course("1", std::string(201, 'x')).status, 400);
+  EXPECT_EQ(admin.edit_course("99", "Ghost course").status, 404);
+  EXPECT_EQ(admin.get("/course/99").status, 404);
+  EXPECT_TRUE(contains(admin.get("/course/1").body, original_title));
+}
+
+// With a slow render, concurrent misses on one page wait for a single render
+// (single-flight) instead of each rendering it.
+TEST(LmsRenderDelay, ConcurrentMissesRenderOnce) {
+  LmsProcess process(VIEWCACHE_LMS_PATH,
+                     {.flags = {"--port", "0", "--render-delay-ms", "500"},
+                      .stderr_path = "/dev/null"});
+  const std::optional<std::string> url = process.read_first_line(10s);
+  ASSERT_TRUE(url.has_value());
+
+  constexpr int client_count = 4;
+  std::latch start(client_count);
+  std::array<Fetched, client_count> pages;
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    clients.emplace_back([&, i] {
+      Browser browser(*url);
+      start.arrive_and_wait();
+      pages[i] = browser.get("/course/2");
+    });
+  }
+  for (std::thread& client : clients) {
+    client.join();
+  }
+
+  int collapsed = 0;
+  for (const Fetched& page : pages) {
+    EXPECT_EQ(page.status, 200) << page.error;
+    collapsed += page.cache_status == "viewcache; fwd=miss; collapsed" ? 1 : 0;
+  }
+  EXPECT_EQ(collapsed, client_count - 1);
+  Browser browser(*url);
+  EXPECT_EQ(stats_counter(browser.get("/stats").body, "renders", "course"), 1);
+}
+
 TEST(LmsFlags, InvalidValueExitsWithStatus2) {
   const std::vector<std::vector<std::string>> cases{
-      {"--port", "abc"}, {"--port", "70000"}, {"--ttl", "-1"}, {"--frobnicate"}};
+      {"--port", "abc"}, {"--port", "70000"}, {"--ttl", "-1"}, {"--frobnicate"},
+      {"--render-delay-ms", "abc"}, {"--render-delay-ms", "-5"}, {"--render-delay-ms", "1.5"}};
   for (const std::vector<std::string>& flags : cases) {
     SCOPED_TRACE(fmt::format("{}", fmt::join(flags, " ")));
     LmsProcess process(VIEWCACHE_LMS_PATH, {.flags = flags, .stderr_path = ""});
