@@ -10,6 +10,7 @@
 
 #include "pages.hpp"
 #include "viewcache/auth_aware_key_policy.hpp"
+#include "viewcache/metrics.hpp"
 
 namespace lms {
 namespace {
@@ -78,24 +79,69 @@ void redirect_to_home(httplib::Response& response) {
   response.set_header("Cache-Control", "no-store");
 }
 
+// Writes one line to stderr per cache event. Keys and route names are quoted
+// and escaped, because paths in keys are chosen by clients.
+void log_cache_event(const viewcache::CacheEvent& event) {
+  using viewcache::CacheEventKind;
+  const std::string_view kind = viewcache::to_string(event.kind);
+  const std::string_view audience = viewcache::to_label(event.audience);
+  switch (event.kind) {
+    case CacheEventKind::store:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?} bytes={}\n",
+                 kind, event.route, audience, event.key, event.bytes);
+      return;
+    case CacheEventKind::refusal:
+      fmt::print(stderr,
+                 "viewcache-lms: cache {} route={:?} audience={} key={:?} reason={} status={}\n",
+                 kind, event.route, audience, event.key, viewcache::to_string(event.decision),
+                 event.status);
+      return;
+    case CacheEventKind::render_error:
+    case CacheEventKind::warm_failure:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?} error={:?}\n",
+                 kind, event.route, audience, event.key, event.message);
+      return;
+    case CacheEventKind::wait_timeout:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?}\n", kind,
+                 event.route, audience, event.key);
+      return;
+    case CacheEventKind::bypass:
+      fmt::print(stderr,
+                 "viewcache-lms: cache {} route={:?} audience={} method={:?} reason={}\n", kind,
+                 event.route, audience, event.method,
+                 event.key_status == viewcache::KeyStatus::ok
+                     ? std::string_view{"method"}
+                     : viewcache::to_string(event.key_status));
+      return;
+  }
+}
+
 }  // namespace
 
 Site::Site(Options options)
     : store_(std::make_shared<viewcache::MemoryStore>()),
-      cache_(store_),
-      audience_options_{.ttl = options.ttl},
-      per_user_options_{
-          .ttl = options.ttl,
-          .key_policy = std::make_shared<const viewcache::AuthAwareKeyPolicy>(
-              viewcache::AuthAwareKeyPolicy::Options{
-                  .vary_by = viewcache::VariantScope::user,
-                  .user_secret = random_user_secret(),
-              }),
-      } {}
+      cache_(store_, viewcache::PageCache::Options{.on_event = log_cache_event}) {
+  const auto per_audience = [&](std::string_view route) {
+    return viewcache::CacheOptions{.route = route, .ttl = options.ttl};
+  };
+  route_options_[static_cast<std::size_t>(Route::home)] = per_audience("home");
+  route_options_[static_cast<std::size_t>(Route::explore)] = per_audience("explore");
+  route_options_[static_cast<std::size_t>(Route::course)] = per_audience("course");
+  route_options_[static_cast<std::size_t>(Route::content)] = per_audience("page");
+  route_options_[static_cast<std::size_t>(Route::dashboard)] = viewcache::CacheOptions{
+      .route = "dashboard",
+      .ttl = options.ttl,
+      .key_policy = std::make_shared<const viewcache::AuthAwareKeyPolicy>(
+          viewcache::AuthAwareKeyPolicy::Options{
+              .vary_by = viewcache::VariantScope::user,
+              .user_secret = random_user_secret(),
+          }),
+  };
+}
 
 template <typename Render>
 void Site::serve_cached(const httplib::Request& http_request, httplib::Response& response,
-                        Route route, const viewcache::CacheOptions& options, Render render) {
+                        Route route, Render render) {
   // The viewer comes from the server-side session only. user must outlive
   // request, whose viewer points into it.
   const std::optional<std::string> user = find_user(http_request);
@@ -107,6 +153,7 @@ void Site::serve_cached(const httplib::Request& http_request, httplib::Response&
       .viewer = user ? viewcache::Viewer::signed_in(*user) : viewcache::Viewer::anonymous(),
   };
 
+  const viewcache::CacheOptions& options = route_options_[static_cast<std::size_t>(route)];
   const viewcache::CacheResult result = cache_.cached(request, options, [&] {
     renders_[static_cast<std::size_t>(route)].fetch_add(1, std::memory_order_relaxed);
     return render(request.viewer);
@@ -136,7 +183,7 @@ void Site::add_routes(httplib::Server& server) {
   });
 
   server.Get("/home", [this](const httplib::Request& request, httplib::Response& response) {
-    serve_cached(request, response, Route::home, audience_options_,
+    serve_cached(request, response, Route::home,
                  [](const viewcache::Viewer& viewer) { return render_home(viewer.audience); });
   });
 
@@ -144,7 +191,7 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/course/explore", [this](const httplib::Request& request,
                                        httplib::Response& response) {
     const std::string page_number = request.get_param_value("page");
-    serve_cached(request, response, Route::explore, audience_options_,
+    serve_cached(request, response, Route::explore,
                  [&](const viewcache::Viewer& viewer) {
                    return render_explore(viewer.audience, page_number);
                  });
@@ -153,7 +200,7 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/course/([^/]+)", [this](const httplib::Request& request,
                                        httplib::Response& response) {
     const std::string course_id = request.matches[1];
-    serve_cached(request, response, Route::course, audience_options_,
+    serve_cached(request, response, Route::course,
                  [&](const viewcache::Viewer& viewer) {
                    return render_course(viewer.audience, course_id);
                  });
@@ -161,7 +208,7 @@ void Site::add_routes(httplib::Server& server) {
 
   server.Get(R"(/page/[\s\S]+)", [this](const httplib::Request& request, httplib::Response& response) {
     const Target target = split_target(request.target);
-    serve_cached(request, response, Route::content, audience_options_,
+    serve_cached(request, response, Route::content,
                  [&](const viewcache::Viewer& viewer) {
                    return render_content(viewer.audience, target.path, target.query,
                                          request.params);
@@ -169,7 +216,7 @@ void Site::add_routes(httplib::Server& server) {
   });
 
   server.Get("/dashboard", [this](const httplib::Request& request, httplib::Response& response) {
-    serve_cached(request, response, Route::dashboard, per_user_options_,
+    serve_cached(request, response, Route::dashboard,
                  [](const viewcache::Viewer& viewer) { return render_dashboard(viewer); });
   });
 
@@ -186,6 +233,11 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/stats", [this](const httplib::Request&, httplib::Response& response) {
     response.set_header("Cache-Control", "no-store");
     response.set_content(stats_json(), "application/json");
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
 }
 
@@ -231,6 +283,12 @@ void Site::log_out(const httplib::Request& request, httplib::Response& response)
 
   response.set_header("Set-Cookie", expired_session_cookie());
   redirect_to_home(response);
+}
+
+std::string Site::metrics_text() const {
+  std::string text;
+  viewcache::write_prometheus(cache_, text);
+  return text;
 }
 
 std::string Site::stats_json() const {

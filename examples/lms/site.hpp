@@ -7,7 +7,10 @@
 //   /home, /course/explore?page=N, /course/<id>, /page/<any path>  keyed per audience
 //   /dashboard                                                     keyed per user
 // Uncached routes:
-//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats
+//   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats,
+//   GET /metrics (Prometheus text format)
+//
+// Every cache event but hits is logged to stderr, one line each.
 
 #include <array>
 #include <atomic>
@@ -45,6 +48,9 @@ class Site {
   // last request.
   void add_routes(httplib::Server& server);
 
+  // Returns the cache's counters in the Prometheus text format 0.0.4.
+  [[nodiscard]] std::string metrics_text() const;
+
   // Returns the MemoryStore counters, the renders per route and the number of
   // sessions as a JSON object.
   [[nodiscard]] std::string stats_json() const;
@@ -55,7 +61,7 @@ class Site {
 
   template <typename Render>
   void serve_cached(const httplib::Request& http_request, httplib::Response& response,
-                    Route route, const viewcache::CacheOptions& options, Render render);
+                    Route route, Render render);
 
   // Returns the user of the request's session cookie, or std::nullopt for a
   // request without a cookie or with an unknown session id.
@@ -66,8 +72,7 @@ class Site {
 
   std::shared_ptr<viewcache::MemoryStore> store_;
   viewcache::PageCache cache_;
-  viewcache::CacheOptions audience_options_;
-  viewcache::CacheOptions per_user_options_;
+  std::array<viewcache::CacheOptions, route_count> route_options_;  // index: Route
   SessionTable sessions_;
   std::array<std::atomic<std::uint64_t>, route_count> renders_{};
 };
