@@ -10,10 +10,12 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <new>
 #include <stdexcept>
 #include <vector>
 
 #include "ascii.hpp"
+#include "metrics_registry.hpp"
 #include "viewcache/auth_aware_key_policy.hpp"
 
 namespace viewcache {
@@ -226,11 +228,15 @@ std::string CacheResult::cache_status() const {
 
 PageCache::PageCache(std::shared_ptr<Store> store,
                      std::shared_ptr<const CacheKeyPolicy> default_policy)
+    : PageCache(std::move(store), Options{.default_policy = std::move(default_policy)}) {}
+
+PageCache::PageCache(std::shared_ptr<Store> store, Options options)
     : store_(std::move(store)),
-      default_policy_(std::move(default_policy)),
+      default_policy_(std::move(options.default_policy)),
       flights_(std::make_unique<FlightTable>()),
       counters_(std::make_unique<Counters>()),
-      leaks_(std::make_unique<LeakRegistry>()) {
+      leaks_(std::make_unique<LeakRegistry>()),
+      metrics_(std::make_unique<detail::Metrics>(std::move(options.on_event))) {
   if (store_ == nullptr) {
     throw std::invalid_argument("PageCache: store is nullptr; pass a store such as "
                                 "std::make_shared<viewcache::MemoryStore>()");
@@ -265,8 +271,17 @@ const CacheKeyPolicy& PageCache::policy_for(const CacheOptions& options) const n
 
 PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions& options) const {
   Lookup lookup;
+  lookup.route = &metrics_->route(options.route);
+  lookup.audience = request.viewer.audience;
+  detail::AudienceCounters& route_counters = lookup.route->of(lookup.audience);
+
   if (!is_lookup_method(request.method)) {
     lookup.result.outcome = CacheOutcome::bypass_method;
+    route_counters.bypassed_method.fetch_add(1, std::memory_order_relaxed);
+    metrics_->emit({.kind = CacheEventKind::bypass,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .method = request.method});
     return lookup;
   }
 
@@ -281,11 +296,18 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     lookup.key.clear();
     lookup.result.outcome = CacheOutcome::bypass_key;
     lookup.result.key_status = status;
+    route_counters.bypassed_key.fetch_add(1, std::memory_order_relaxed);
+    metrics_->emit({.kind = CacheEventKind::bypass,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .method = request.method,
+                    .key_status = status});
     return lookup;
   }
 
   if (Store::Hit hit = store_->get(lookup.key.view())) {
     counters_->hits.fetch_add(1, std::memory_order_relaxed);
+    route_counters.hits.fetch_add(1, std::memory_order_relaxed);
     lookup.result.outcome = CacheOutcome::hit;
     lookup.result.page = std::move(hit.page);
     lookup.result.ttl = hit.ttl_left;
@@ -297,7 +319,20 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
 
   counters_->misses.fetch_add(1, std::memory_order_relaxed);
   lookup.invalidations = counters_->invalidations.load();
+  route_counters.misses.fetch_add(1, std::memory_order_relaxed);
   join_flight(request, options, lookup);
+
+  // Counted here rather than in join_flight(), which still holds the
+  // flight's mutex when it returns from a wait: the hook must run unlocked.
+  if (lookup.role == detail::FlightRole::collapsed) {
+    route_counters.collapsed.fetch_add(1, std::memory_order_relaxed);
+  } else if (lookup.role == detail::FlightRole::solo_without_store) {
+    route_counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+    metrics_->emit({.kind = CacheEventKind::wait_timeout,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .key = lookup.key.view()});
+  }
   return lookup;
 }
 
@@ -364,6 +399,20 @@ void PageCache::join_flight(const Request& request, const CacheOptions& options,
 
 void PageCache::abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept {
   counters_->renders.fetch_add(1, std::memory_order_relaxed);
+  lookup.route->of(lookup.audience).render_errors.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_->has_hook()) {
+    try {
+      const std::string message = detail::exception_message(error);
+      metrics_->emit({.kind = CacheEventKind::render_error,
+                      .route = lookup.route->name,
+                      .audience = lookup.audience,
+                      .key = lookup.key.view(),
+                      .message = message});
+    } catch (const std::bad_alloc&) {
+      // Copying the message failed: the event is dropped, the count is kept.
+    }
+  }
+
   if (lookup.role == detail::FlightRole::leader) {
     flights_->finish(lookup.key.view(), *lookup.flight, nullptr, {}, std::move(error));
     lookup.flight.reset();
@@ -400,8 +449,13 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   if (result.decision == StoreDecision::store) {
     store_page(request, options, lookup, shared, ttl, result);
   }
-  if (result.decision != StoreDecision::store) {
+  detail::AudienceCounters& route_counters = lookup.route->of(lookup.audience);
+  if (result.decision == StoreDecision::store) {
+    route_counters.stored.fetch_add(1, std::memory_order_relaxed);
+  } else {
     counters_->refused[static_cast<std::size_t>(result.decision)].fetch_add(
+        1, std::memory_order_relaxed);
+    route_counters.refused[static_cast<std::size_t>(result.decision)].fetch_add(
         1, std::memory_order_relaxed);
   }
 
@@ -413,6 +467,22 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
     flights_->finish(lookup.key.view(), *lookup.flight, shareable ? shared : nullptr, ttl,
                      nullptr);
     lookup.flight.reset();
+  }
+
+  // Reported after finish(), so waiters do not wait for the hook.
+  if (result.decision == StoreDecision::store) {
+    metrics_->emit({.kind = CacheEventKind::store,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .key = lookup.key.view(),
+                    .bytes = shared->byte_size()});
+  } else {
+    metrics_->emit({.kind = CacheEventKind::refusal,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .key = lookup.key.view(),
+                    .decision = result.decision,
+                    .status = result.page->status});
   }
   return result;
 }

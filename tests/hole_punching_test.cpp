@@ -130,9 +130,9 @@ TEST_F(HolePunchingTest, LeakGuardCatchesMisKeyedRoute) {
 
   // With a per-user key the route is cached again.
   const CacheOptions per_user{
+      .route = "dashboard",
       .key_policy = std::make_shared<const AuthAwareKeyPolicy>(AuthAwareKeyPolicy::Options{
           .vary_by = VariantScope::user, .user_secret = "leak-guard-test-secret"}),
-      .route = "dashboard",
       .leak_guard_sample = 1.0};
   EXPECT_EQ(cache_.cached(bob, per_user, render_for("bob")).outcome, CacheOutcome::miss_stored);
   EXPECT_TRUE(cache_.cached(bob, per_user, render_for("bob")).hit());

@@ -11,6 +11,7 @@
 
 #include "pages.hpp"
 #include "viewcache/auth_aware_key_policy.hpp"
+#include "viewcache/metrics.hpp"
 
 namespace lms {
 namespace {
@@ -85,30 +86,67 @@ void redirect_to_home(httplib::Response& response) {
   response.set_header("Cache-Control", "no-store");
 }
 
+// Writes one line to stderr per cache event. Keys and route names are quoted
+// and escaped, because paths in keys are chosen by clients.
+void log_cache_event(const viewcache::CacheEvent& event) {
+  using viewcache::CacheEventKind;
+  const std::string_view kind = viewcache::to_string(event.kind);
+  const std::string_view audience = viewcache::to_label(event.audience);
+  switch (event.kind) {
+    case CacheEventKind::store:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?} bytes={}\n",
+                 kind, event.route, audience, event.key, event.bytes);
+      return;
+    case CacheEventKind::refusal:
+      fmt::print(stderr,
+                 "viewcache-lms: cache {} route={:?} audience={} key={:?} reason={} status={}\n",
+                 kind, event.route, audience, event.key, viewcache::to_string(event.decision),
+                 event.status);
+      return;
+    case CacheEventKind::render_error:
+    case CacheEventKind::warm_failure:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?} error={:?}\n",
+                 kind, event.route, audience, event.key, event.message);
+      return;
+    case CacheEventKind::wait_timeout:
+      fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?}\n", kind,
+                 event.route, audience, event.key);
+      return;
+    case CacheEventKind::bypass:
+      fmt::print(stderr,
+                 "viewcache-lms: cache {} route={:?} audience={} method={:?} reason={}\n", kind,
+                 event.route, audience, event.method,
+                 event.key_status == viewcache::KeyStatus::ok
+                     ? std::string_view{"method"}
+                     : viewcache::to_string(event.key_status));
+      return;
+  }
+}
+
 }  // namespace
 
 viewcache::CacheOptions make_dashboard_options(const Site::Options& options) {
   if (options.demo_mis_keyed) {
-    return {.ttl = options.ttl, .route = "dashboard", .leak_guard_sample = 1.0};
+    return {.route = "dashboard", .ttl = options.ttl, .leak_guard_sample = 1.0};
   }
-  return {.ttl = options.ttl,
+  return {.route = "dashboard",
+          .ttl = options.ttl,
           .key_policy = std::make_shared<const viewcache::AuthAwareKeyPolicy>(
               viewcache::AuthAwareKeyPolicy::Options{
                   .vary_by = viewcache::VariantScope::user,
                   .user_secret = random_user_secret(),
-              }),
-          .route = "dashboard"};
+              })};
 }
 
 // The leak guard stays off on the routes that are keyed right, so the render
 // counts in /stats stay exact for the tests that read them.
 viewcache::CacheOptions shared_options(const Site::Options& options, std::string_view route) {
-  return {.ttl = options.ttl, .route = route};
+  return {.route = route, .ttl = options.ttl};
 }
 
 Site::Site(Options options)
     : store_(std::make_shared<viewcache::MemoryStore>()),
-      cache_(store_),
+      cache_(store_, viewcache::PageCache::Options{.on_event = log_cache_event}),
       options_{shared_options(options, "home"), shared_options(options, "explore"),
                shared_options(options, "course"), shared_options(options, "page"),
                make_dashboard_options(options)},
@@ -116,7 +154,7 @@ Site::Site(Options options)
 
 template <typename Render>
 void Site::serve_cached(const httplib::Request& http_request, httplib::Response& response,
-                        Route route, const viewcache::CacheOptions& options, Render render) {
+                        Route route, Render render) {
   // The viewer comes from the server-side session only. user must outlive
   // request, whose viewer points into it.
   const std::optional<std::string> user = find_user(http_request);
@@ -128,6 +166,7 @@ void Site::serve_cached(const httplib::Request& http_request, httplib::Response&
       .viewer = user ? viewcache::Viewer::signed_in(*user) : viewcache::Viewer::anonymous(),
   };
 
+  const viewcache::CacheOptions& options = options_[static_cast<std::size_t>(route)];
   // The stored page is shared by every viewer of its key, so the user menu is
   // filled into the user-menu slot per response.
   const auto fill = [&user](std::string_view slot, std::string& out) {
@@ -171,7 +210,7 @@ void Site::add_routes(httplib::Server& server) {
   });
 
   server.Get("/home", [this](const httplib::Request& request, httplib::Response& response) {
-    serve_cached(request, response, Route::home, options_[static_cast<std::size_t>(Route::home)],
+    serve_cached(request, response, Route::home,
                  [this](const viewcache::Viewer& viewer) {
                    return render_home(catalog_, viewer.audience);
                  });
@@ -181,7 +220,7 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/course/explore", [this](const httplib::Request& request,
                                        httplib::Response& response) {
     const std::string page_number = request.get_param_value("page");
-    serve_cached(request, response, Route::explore, options_[static_cast<std::size_t>(Route::explore)],
+    serve_cached(request, response, Route::explore,
                  [&](const viewcache::Viewer& viewer) {
                    return render_explore(catalog_, viewer.audience, page_number);
                  });
@@ -190,7 +229,7 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/course/([^/]+)", [this](const httplib::Request& request,
                                        httplib::Response& response) {
     const std::string course_id = request.matches[1];
-    serve_cached(request, response, Route::course, options_[static_cast<std::size_t>(Route::course)],
+    serve_cached(request, response, Route::course,
                  [&](const viewcache::Viewer& viewer) {
                    return render_course(catalog_, viewer.audience, course_id);
                  });
@@ -203,7 +242,7 @@ void Site::add_routes(httplib::Server& server) {
 
   server.Get(R"(/page/[\s\S]+)", [this](const httplib::Request& request, httplib::Response& response) {
     const Target target = split_target(request.target);
-    serve_cached(request, response, Route::content, options_[static_cast<std::size_t>(Route::content)],
+    serve_cached(request, response, Route::content,
                  [&](const viewcache::Viewer& viewer) {
                    return render_content(viewer.audience, target.path, target.query,
                                          request.params);
@@ -212,7 +251,6 @@ void Site::add_routes(httplib::Server& server) {
 
   server.Get("/dashboard", [this](const httplib::Request& request, httplib::Response& response) {
     serve_cached(request, response, Route::dashboard,
-                 options_[static_cast<std::size_t>(Route::dashboard)],
                  [this](const viewcache::Viewer& viewer) {
                    return render_dashboard(catalog_, viewer);
                  });
@@ -231,6 +269,11 @@ void Site::add_routes(httplib::Server& server) {
   server.Get("/stats", [this](const httplib::Request&, httplib::Response& response) {
     response.set_header("Cache-Control", "no-store");
     response.set_content(stats_json(), "application/json");
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
 }
 
@@ -314,6 +357,12 @@ void Site::log_out(const httplib::Request& request, httplib::Response& response)
 
   response.set_header("Set-Cookie", expired_session_cookie());
   redirect_to_home(response);
+}
+
+std::string Site::metrics_text() const {
+  std::string text;
+  viewcache::write_prometheus(cache_, text);
+  return text;
 }
 
 std::string Site::stats_json() const {

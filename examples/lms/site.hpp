@@ -10,6 +10,9 @@
 //   GET /  (redirect to /home), POST /login, GET|POST /logout, GET /stats,
 //   POST /course/<id>/edit  (the user "admin" only: sets the title, invalidates
 //                            every page tagged with the course, redirects)
+//   GET /metrics (Prometheus text format)
+//
+// Every cache event but hits is logged to stderr, one line each.
 
 #include <array>
 #include <atomic>
@@ -57,6 +60,9 @@ class Site {
   // last request.
   void add_routes(httplib::Server& server);
 
+  // Returns the cache's counters in the Prometheus text format 0.0.4.
+  [[nodiscard]] std::string metrics_text() const;
+
   // Returns the MemoryStore counters, the renders per route and the number of
   // sessions as a JSON object.
   [[nodiscard]] std::string stats_json() const;
@@ -67,7 +73,7 @@ class Site {
 
   template <typename Render>
   void serve_cached(const httplib::Request& http_request, httplib::Response& response,
-                    Route route, const viewcache::CacheOptions& options, Render render);
+                    Route route, Render render);
 
   // Returns the user of the request's session cookie, or std::nullopt for a
   // request without a cookie or with an unknown session id.

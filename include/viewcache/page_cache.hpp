@@ -18,13 +18,16 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "viewcache/cache_event.hpp"
 #include "viewcache/cacheability.hpp"
 #include "viewcache/detail/single_flight.hpp"
 #include "viewcache/key_policy.hpp"
@@ -33,6 +36,13 @@
 #include "viewcache/store.hpp"
 
 namespace viewcache {
+
+namespace detail {
+class Metrics;
+struct RouteCounters;
+}  // namespace detail
+
+struct MetricsSnapshot;
 
 // The action of a single-flight waiter whose leader's render throws.
 enum class OnLeaderError : std::uint8_t {
@@ -44,6 +54,13 @@ enum class OnLeaderError : std::uint8_t {
 
 // Per-route caching options.
 struct CacheOptions {
+  // The route's name in metrics and events. An empty name counts as
+  // "default". Each name becomes a label value, so it must come from a small
+  // fixed set such as "home" or "course", never from a raw path or query.
+  // The cache copies the name on its first use. The leak guard also reports
+  // and disables routes by this name.
+  std::string_view route;
+
   // How long a stored page stays fresh. Zero or less stores nothing.
   std::chrono::milliseconds ttl = std::chrono::seconds{60};
 
@@ -64,10 +81,6 @@ struct CacheOptions {
   // Changes to the rules that decide whether a page is stored, such as
   // storing 404 pages for 30 s or taking the TTL from Cache-Control.
   StorageRules storage;
-
-  // A low-cardinality name for the route, such as "home" or "course", never
-  // a raw path. The leak guard reports and disables routes by this name.
-  std::string_view route;
 
   // Leak guard: the fraction (0 to 1) of hits by signed-in readers on a
   // variant their key shares with other users that are rendered again for
@@ -152,8 +165,30 @@ struct PageCacheStats {
   }
 };
 
+// One request for PageCache::warm(): the request and route options as
+// traffic would bring them, and the render function for the page. The
+// request's string views must stay valid until warm() returns.
+struct WarmRequest {
+  Request request;
+  CacheOptions options;
+  std::function<Page()> render;
+};
+
 class PageCache {
  public:
+  struct Options {
+    // The key policy for routes without their own. nullptr selects
+    // AuthAwareKeyPolicy with its default options.
+    std::shared_ptr<const CacheKeyPolicy> default_policy;
+
+    // Called for each store, refusal, render error, wait timeout, bypass and
+    // warm failure (cache_event.hpp), never for hits. It runs synchronously
+    // on the thread of the request, after the cache has released its locks,
+    // so it must be cheap and thread-safe. It must not throw: an exception it
+    // throws is caught and counted (MetricsSnapshot::event_hook_errors).
+    std::function<void(const CacheEvent&)> on_event;
+  };
+
   // A callable that renders a page: Page render().
   template <typename F>
   static constexpr bool is_render = std::is_invocable_r_v<Page, F&>;
@@ -162,6 +197,9 @@ class PageCache {
   // default_policy selects AuthAwareKeyPolicy with its default options.
   explicit PageCache(std::shared_ptr<Store> store,
                      std::shared_ptr<const CacheKeyPolicy> default_policy = nullptr);
+
+  // The same, with options. Throws std::invalid_argument when store is nullptr.
+  PageCache(std::shared_ptr<Store> store, Options options);
 
   // Serves request from the store, or renders, decides cacheability and stores.
   //
@@ -229,6 +267,17 @@ class PageCache {
   // Returns the routes the leak guard has disabled, each with the reason.
   [[nodiscard]] std::vector<std::string> leaking_routes() const;
 
+  // Renders and stores each request ahead of traffic, as cached() would on a
+  // miss, one after the other in this thread. Returns the number of pages
+  // stored. A request whose page is already fresh is not rendered again, and
+  // a page the storage rules refuse is not stored; neither is counted.
+  //
+  // An entry whose render (or cached() itself) throws, or whose render
+  // function is empty, is counted (MetricsSnapshot::warm_failures) and
+  // reported as a warm_failure event. Warming then goes on with the next
+  // entry, so warm() throws only std::bad_alloc.
+  std::size_t warm(std::span<const WarmRequest> requests);
+
   // Removes the page that request would be served from. Returns true when an
   // entry was removed.
 
@@ -265,6 +314,9 @@ class PageCache {
 
   [[nodiscard]] PageCacheStats stats() const noexcept;
 
+  // Takes a snapshot of the per-route counters and the store's (metrics.hpp).
+  friend MetricsSnapshot metrics_snapshot(const PageCache& cache);
+
   ~PageCache();
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
@@ -280,6 +332,8 @@ class PageCache {
     detail::FlightRole role = detail::FlightRole::solo;
     std::shared_ptr<detail::Flight> flight;  // set for the leader
     bool audit = false;                      // the leak guard samples this hit
+    detail::RouteCounters* route = nullptr;  // never nullptr after look_up()
+    Audience audience = Audience::anonymous;
   };
 
   // Renders for a leak-guard audit. An exception is swallowed (and the stored
@@ -318,6 +372,8 @@ class PageCache {
 
   class LeakRegistry;
   std::unique_ptr<LeakRegistry> leaks_;
+
+  std::unique_ptr<detail::Metrics> metrics_;
 };
 
 }  // namespace viewcache

@@ -11,10 +11,12 @@
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <latch>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -94,6 +96,18 @@ std::int64_t stats_counter(std::string_view json, std::string_view section,
     return -1;
   }
   return std::stoll(std::string(json.substr(key_start + key.size())));
+}
+
+// Returns the value of the sample that starts with series (name and labels,
+// as viewcache-lms writes them) in a Prometheus text body, or -1 when it is
+// missing.
+std::int64_t metric_value(std::string_view text, std::string_view series) {
+  const std::string line_start = fmt::format("\n{} ", series);
+  const std::size_t start = text.find(line_start);
+  if (start == std::string_view::npos) {
+    return -1;
+  }
+  return std::stoll(std::string(text.substr(start + line_start.size())));
 }
 
 // An HTTP client with one session cookie, kept by hand as a browser would.
@@ -484,6 +498,54 @@ TEST_F(LmsSite, UnknownCourseIsNotStored) {
     EXPECT_EQ(page.cache_status, "viewcache; fwd=miss; fwd-status=404; detail=status");
   }
   EXPECT_EQ(stats_counter(stats(), "renders", "course"), 2);
+}
+
+TEST_F(LmsSite, MetricsCountHitsPerAudience) {
+  Browser anonymous(url_);
+  for (int fetch = 0; fetch < 3; ++fetch) {
+    ASSERT_EQ(anonymous.get("/home").status, 200);
+  }
+  Browser alice(url_);
+  ASSERT_EQ(alice.log_in("alice").status, 303);
+  for (int fetch = 0; fetch < 2; ++fetch) {
+    ASSERT_EQ(alice.get("/home").status, 200);
+  }
+  Browser bob(url_);
+  ASSERT_EQ(bob.log_in("bob").status, 303);
+  EXPECT_TRUE(is_hit(bob.get("/home").cache_status));
+  ASSERT_EQ(bob.get("/course/99").status, 404);
+
+  httplib::Client client(url_);
+  for (int fetch = 0; fetch < 2; ++fetch) {
+    SCOPED_TRACE(fmt::format("fetch {}", fetch));
+    const httplib::Result metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+    EXPECT_EQ(metrics->status, 200);
+    EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+    EXPECT_EQ(metrics->get_header_value("Cache-Control"), "no-store");
+    EXPECT_FALSE(metrics->has_header("Cache-Status")) << "/metrics must not be cached";
+
+    const std::string& text = metrics->body;
+    EXPECT_EQ(metric_value(text, R"(viewcache_hits_total{route="home",audience="anon"})"), 2)
+        << text;
+    EXPECT_EQ(metric_value(text, R"(viewcache_hits_total{route="home",audience="auth"})"), 2)
+        << text;
+    EXPECT_EQ(metric_value(text, R"(viewcache_misses_total{route="home",audience="anon"})"), 1);
+    EXPECT_EQ(metric_value(text, R"(viewcache_misses_total{route="home",audience="auth"})"), 1);
+    EXPECT_EQ(metric_value(text, R"(viewcache_refused_total{route="course",audience="auth",)"
+                                 R"(reason="status"})"),
+              1);
+    EXPECT_EQ(metric_value(text, "viewcache_store_entries"), 2);
+  }
+
+  // One log line per store and refusal; hits are not logged.
+  std::ifstream log_file(log_path_);
+  std::stringstream log;
+  log << log_file.rdbuf();
+  EXPECT_TRUE(contains(log.str(), R"(viewcache-lms: cache store route="home" audience=anon)"))
+      << log.str();
+  EXPECT_TRUE(contains(log.str(), R"(viewcache-lms: cache store route="home" audience=auth)"));
+  EXPECT_TRUE(contains(log.str(), R"(viewcache-lms: cache refusal route="course" audience=auth)"));
 }
 
 TEST_F(LmsSite, LoginNameComesFromFormOnly) {
