@@ -49,17 +49,23 @@ Store::Hit MemoryShard::get(const HashedKey& key) {
     return {};
   }
 
-  policy_.record_access(key.hash, found);
+  policy_.record_access(key.hash, found && (*position)->fresh_until > now);
   if (!found) {
     ++misses_;
     return {};
   }
 
   MemoryEntry& entry = **position;
+  const auto ttl_left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(entry.fresh_until - now);
+  if (entry.fresh_until <= now) {
+    // Kept past its TTL for stale-if-error: for the caller it is a miss that
+    // comes with a fallback.
+    ++misses_;
+    return {entry.page, ttl_left, true};
+  }
   policy_.on_hit(entry);
   ++hits_;
-  const auto ttl_left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(entry.expires_at - now);
   return {entry.page, ttl_left};
 }
 
@@ -79,7 +85,8 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
 
   const Clock::time_point now = clock_.now();
   std::lock_guard lock(mutex_);
-  entry->expires_at = expiry_for(now, ttl);
+  entry->fresh_until = expiry_for(now, ttl);
+  entry->expires_at = entry->fresh_until + indexes.stale_for;
   reclaim_expired_locked(now);
 
   // A replaced entry is removed first, so its bytes are free for its successor.

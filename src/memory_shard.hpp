@@ -76,7 +76,8 @@ using Index = std::unordered_map<std::string, IndexGroup, StringHash, std::equal
 struct MemoryEntry : PolicyNode, ExpiryHook {
   std::string key;
   std::shared_ptr<const Page> page;
-  Clock::time_point expires_at;
+  Clock::time_point fresh_until;  // end of the TTL
+  Clock::time_point expires_at;   // fresh_until plus PutOptions::stale_for
   IndexLink family;
   std::vector<IndexLink> tags;  // sized once before linking, never resized
 };
@@ -86,6 +87,7 @@ struct MemoryEntry : PolicyNode, ExpiryHook {
 struct EntryIndexes {
   std::string_view family;
   std::span<const std::string_view> tags;
+  std::chrono::milliseconds stale_for{0};  // kept this long after the TTL
 };
 
 class MemoryShard {

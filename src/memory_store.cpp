@@ -129,7 +129,10 @@ bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
 
   const detail::HashedKey hashed{key, hash(key)};
   return shard_for(hashed.hash).put(hashed, std::move(page), ttl, weight,
-                                    {.family = options.family, .tags = tags});
+                                    {.family = options.family,
+                                     .tags = tags,
+                                     .stale_for = std::max(options.stale_for,
+                                                           std::chrono::milliseconds{0})});
 }
 
 bool MemoryStore::erase(std::string_view key) {

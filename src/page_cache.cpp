@@ -220,6 +220,9 @@ std::string CacheResult::cache_status() const {
                          to_string(key_status));
     case CacheOutcome::collapsed:
       return "viewcache; fwd=miss; collapsed";
+    case CacheOutcome::stale:
+      return fmt::format("viewcache; hit; ttl={}; detail=stale-if-error",
+                         std::chrono::floor<std::chrono::seconds>(ttl).count());
     case CacheOutcome::bypass_leak:
       return fmt::format("viewcache; fwd=bypass; fwd-status={}; detail=leak-guard", page->status);
   }
@@ -305,7 +308,17 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     return lookup;
   }
 
-  if (Store::Hit hit = store_->get(lookup.key.view())) {
+  Store::Hit hit = store_->get(lookup.key.view());
+  if (hit && hit.stale) {
+    // A page kept for stale-if-error is a miss with a fallback, and only for
+    // a route that still accepts stale pages this old.
+    if (-hit.ttl_left <= options.stale_if_error) {
+      lookup.stale = std::move(hit.page);
+      lookup.stale_ttl = hit.ttl_left;
+    }
+    hit = {};
+  }
+  if (hit) {
     counters_->hits.fetch_add(1, std::memory_order_relaxed);
     route_counters.hits.fetch_add(1, std::memory_order_relaxed);
     lookup.result.outcome = CacheOutcome::hit;
@@ -428,6 +441,11 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
     return result;
   }
 
+  // RFC 5861: a server error from the origin is answered with the stale page.
+  if (result.page->status >= 500 && lookup.stale != nullptr) {
+    return serve_stale(lookup);
+  }
+
   result.outcome = CacheOutcome::miss_not_stored;
   result.decision = decide_storage(request, *result.page, options.storage);
   const std::chrono::milliseconds ttl = storage_ttl(*result.page, options.storage, options.ttl);
@@ -487,6 +505,22 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   return result;
 }
 
+// Serves the stale page kept for stale-if-error, and hands it to the flight's
+// waiters too: their render would fail the same way.
+CacheResult PageCache::serve_stale(Lookup& lookup) const {
+  counters_->renders.fetch_add(1, std::memory_order_relaxed);
+  lookup.route->of(lookup.audience).stale_served.fetch_add(1, std::memory_order_relaxed);
+  if (lookup.role == detail::FlightRole::leader) {
+    flights_->finish(lookup.key.view(), *lookup.flight, lookup.stale, lookup.stale_ttl, nullptr);
+    lookup.flight.reset();
+  }
+  CacheResult result;
+  result.page = std::move(lookup.stale);
+  result.outcome = CacheOutcome::stale;
+  result.ttl = lookup.stale_ttl;
+  return result;
+}
+
 Page PageCache::with_slots(Page page) {
   if (page.body.find(slot_marker_prefix) != std::string::npos) {
     page.slots = find_slots(page.body);
@@ -530,7 +564,8 @@ void PageCache::store_page(const Request& request, const CacheOptions& options,
     family.clear();  // a policy without families stores pages under none
   }
 
-  const Store::PutOptions put_options{.family = family.view(), .tags = page->tags};
+  const Store::PutOptions put_options{
+      .family = family.view(), .tags = page->tags, .stale_for = options.stale_if_error};
   if (!store_->put(lookup.key.view(), page, ttl, put_options)) {
     result.decision = StoreDecision::store_declined;
     return;

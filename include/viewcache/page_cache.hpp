@@ -78,6 +78,12 @@ struct CacheOptions {
 
   OnLeaderError on_leader_error = OnLeaderError::rethrow;
 
+  // Stale-if-error (RFC 5861 section 4): the store keeps each page this long
+  // past its TTL, and when a render for its key throws or returns a 5xx
+  // status within that time, the stale page is served instead
+  // (CacheOutcome::stale). Zero, the default, keeps nothing past the TTL.
+  std::chrono::milliseconds stale_if_error{0};
+
   // Changes to the rules that decide whether a page is stored, such as
   // storing 404 pages for 30 s or taking the TTL from Cache-Control.
   StorageRules storage;
@@ -112,6 +118,9 @@ enum class CacheOutcome : std::uint8_t {
   // the reader, so it renders every request until the route's key changes.
   // Also the outcome of the audit that found the leak.
   bypass_leak,
+  // Missed a fresh page, rendered, and the render threw or returned a 5xx
+  // status: the stale page kept for options.stale_if_error was served.
+  stale,
 };
 
 struct CacheResult {
@@ -240,6 +249,9 @@ class PageCache {
       const detail::RenderScope scope(lookup.key.view());
       page = std::make_shared<const Page>(with_slots(std::forward<F>(render)()));
     } catch (...) {
+      if (lookup.stale != nullptr) {
+        return serve_stale(lookup);
+      }
       abandon_flight(lookup, std::current_exception());
       throw;
     }
@@ -332,6 +344,8 @@ class PageCache {
     detail::FlightRole role = detail::FlightRole::solo;
     std::shared_ptr<detail::Flight> flight;  // set for the leader
     bool audit = false;                      // the leak guard samples this hit
+    std::shared_ptr<const Page> stale;       // fallback for stale-if-error
+    std::chrono::milliseconds stale_ttl{0};  // its (negative) freshness
     detail::RouteCounters* route = nullptr;  // never nullptr after look_up()
     Audience audience = Audience::anonymous;
   };
@@ -354,6 +368,7 @@ class PageCache {
 
 
   void abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept;
+  [[nodiscard]] CacheResult serve_stale(Lookup& lookup) const;
   void join_flight(const Request& request, const CacheOptions& options, Lookup& lookup) const;
 
   [[nodiscard]] const CacheKeyPolicy& policy_for(const CacheOptions& options) const noexcept;

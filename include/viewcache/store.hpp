@@ -15,31 +15,45 @@
 
 namespace viewcache {
 
+// Options of Store::put(): the names a store indexes a page under besides its
+// key, so that invalidation finds the entry without a scan, and how long it
+// keeps the page once stale. The views need to live only for the put call,
+// because a store copies what it keeps.
+struct StorePutOptions {
+  // The key's family (CacheKeyPolicy::append_family). Empty for none.
+  std::string_view family;
+
+  // The page's invalidation tags, usually Page::tags.
+  std::span<const std::string> tags;
+
+  // How long the store keeps the page after its TTL, returned by get() as
+  // stale, so a failed render can fall back to it (stale-if-error).
+  std::chrono::milliseconds stale_for{0};
+};
+
 class Store {
  public:
   // A page found by a lookup, and how long it stays fresh.
   struct Hit {
     std::shared_ptr<const Page> page;  // nullptr on a miss
+    // The freshness left; zero or negative (the time since the TTL ran out)
+    // for a stale page.
     std::chrono::milliseconds ttl_left{0};
+    // True for a page past its TTL that the store still keeps because it was
+    // put with PutOptions::stale_for.
+    bool stale = false;
 
     explicit operator bool() const noexcept { return page != nullptr; }
   };
 
-  // The names a store indexes a page under besides its key, so that
-  // invalidation finds the entry without a scan. The views need to live only
-  // for the put call, because a store copies what it keeps.
-  struct PutOptions {
-    // The key's family (CacheKeyPolicy::append_family). Empty for none.
-    std::string_view family;
-
-    // The page's invalidation tags, usually Page::tags.
-    std::span<const std::string> tags;
-  };
+  // Options of put(): see StorePutOptions.
+  using PutOptions = StorePutOptions;
 
   virtual ~Store() = default;
 
-  // Returns the page stored under key if it has not expired, or an empty Hit.
-  // An expired entry is never returned. Thread-safe.
+  // Returns the page stored under key if it is fresh, or if it is stale but
+  // within the PutOptions::stale_for it was put with (Hit::stale), or an
+  // empty Hit. An entry past both is never returned. Thread-safe.
   [[nodiscard]] virtual Hit get(std::string_view key) = 0;
 
   // Stores page under key for ttl, replacing any entry with that key, and
