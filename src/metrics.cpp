@@ -96,7 +96,7 @@ constexpr std::array<RouteCounter, 7> route_counters{{
     {"viewcache_hits_total", "Requests served from the store.", &AudienceStats::hits},
     {"viewcache_misses_total", "Lookups that found no fresh page, collapsed ones included.",
      &AudienceStats::misses},
-    {"viewcache_stale_served_total", "Requests served a stale page because the render failed (stale-if-error).",
+    {"viewcache_stale_served_total", "Requests served a stale page (stale-while-revalidate or stale-if-error).",
      &AudienceStats::stale_served},
     {"viewcache_collapsed_total", "Misses served with the page another request rendered.",
      &AudienceStats::collapsed},

@@ -16,6 +16,7 @@
 
 #include "ascii.hpp"
 #include "metrics_registry.hpp"
+#include "serial_executor.hpp"
 #include "viewcache/auth_aware_key_policy.hpp"
 
 namespace viewcache {
@@ -62,6 +63,9 @@ bool RenderScope::active(std::string_view key) noexcept {
 }  // namespace detail
 
 namespace {
+
+// Background refreshes queued at most in the built-in executor.
+constexpr std::size_t refresh_queue_size = 256;
 
 bool is_lookup_method(std::string_view method) noexcept {
   return method == "GET" || method == "HEAD";
@@ -223,6 +227,9 @@ std::string CacheResult::cache_status() const {
     case CacheOutcome::stale:
       return fmt::format("viewcache; hit; ttl={}; detail=stale-if-error",
                          std::chrono::floor<std::chrono::seconds>(ttl).count());
+    case CacheOutcome::stale_revalidating:
+      return fmt::format("viewcache; hit; ttl={}; detail=stale-while-revalidate",
+                         std::chrono::floor<std::chrono::seconds>(ttl).count());
     case CacheOutcome::bypass_leak:
       return fmt::format("viewcache; fwd=bypass; fwd-status={}; detail=leak-guard", page->status);
   }
@@ -239,7 +246,17 @@ PageCache::PageCache(std::shared_ptr<Store> store, Options options)
       flights_(std::make_unique<FlightTable>()),
       counters_(std::make_unique<Counters>()),
       leaks_(std::make_unique<LeakRegistry>()),
-      metrics_(std::make_unique<detail::Metrics>(std::move(options.on_event))) {
+      metrics_(std::make_unique<detail::Metrics>(std::move(options.on_event))),
+      executor_(std::move(options.executor)) {
+  if (executor_ == nullptr) {
+    auto built_in = std::make_shared<detail::SerialExecutor>(refresh_queue_size);
+    executor_ = [executor = built_in.get()](std::function<void()> task) {
+      if (!executor->submit(std::move(task))) {
+        throw std::runtime_error("the refresh queue is full");
+      }
+    };
+    owned_executor_ = std::move(built_in);
+  }
   if (store_ == nullptr) {
     throw std::invalid_argument("PageCache: store is nullptr; pass a store such as "
                                 "std::make_shared<viewcache::MemoryStore>()");
@@ -310,9 +327,17 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
 
   Store::Hit hit = store_->get(lookup.key.view());
   if (hit && hit.stale) {
-    // A page kept for stale-if-error is a miss with a fallback, and only for
-    // a route that still accepts stale pages this old.
-    if (-hit.ttl_left <= options.stale_if_error) {
+    // Within stale-while-revalidate, the stale page is served while it is
+    // refreshed in the background. Within stale-if-error, it is a miss with
+    // a fallback. Either only for a route that accepts stale pages this old.
+    const std::chrono::milliseconds age = -hit.ttl_left;
+    if (age <= options.stale_while_revalidate) {
+      lookup.stale = std::move(hit.page);
+      lookup.stale_ttl = hit.ttl_left;
+      lookup.revalidate = true;
+      return lookup;
+    }
+    if (age <= options.stale_if_error) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
     }
@@ -521,6 +546,70 @@ CacheResult PageCache::serve_stale(Lookup& lookup) const {
   return result;
 }
 
+// Serves the stale page and, unless a refresh of the key is already under
+// way, claims the key's flight and hands one refresh to the executor. The
+// refresh owns copies of everything it reads, because it runs after this
+// request has returned.
+CacheResult PageCache::revalidate(const Request& request, const CacheOptions& options,
+                                  Lookup& lookup, std::function<Page()> render) {
+  lookup.route->of(lookup.audience).stale_served.fetch_add(1, std::memory_order_relaxed);
+  CacheResult result;
+  result.page = lookup.stale;
+  result.outcome = CacheOutcome::stale_revalidating;
+  result.ttl = lookup.stale_ttl;
+
+  const std::string key{lookup.key.view()};
+  auto flight = std::make_shared<detail::Flight>();
+  {
+    FlightTable::Shard& shard = flights_->shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    if (!shard.flights.emplace(key, flight).second) {
+      return result;  // a refresh or a render of this key is already running
+    }
+  }
+
+  CacheOptions owned_options = options;
+  owned_options.route = lookup.route->name;  // the registry's copy outlives the request
+  auto task = [this, key, flight, options = std::move(owned_options),
+               render = std::move(render), method = std::string{request.method},
+               path = std::string{request.path}, query = std::string{request.query},
+               path_form = request.path_form, has_authorization = request.has_authorization,
+               route = lookup.route, audience = lookup.audience,
+               invalidations = counters_->invalidations.load()]() {
+    Lookup refresh;
+    refresh.key.append(key);
+    refresh.role = detail::FlightRole::leader;
+    refresh.flight = flight;
+    refresh.route = route;
+    refresh.audience = audience;
+    refresh.invalidations = invalidations;
+    const Request owned{.method = method,
+                        .path = path,
+                        .query = query,
+                        .viewer = {.audience = audience},
+                        .path_form = path_form,
+                        .has_authorization = has_authorization};
+
+    std::shared_ptr<const Page> page;
+    try {
+      const detail::RenderScope scope(key);
+      page = std::make_shared<const Page>(with_slots(render()));
+    } catch (...) {
+      abandon_flight(refresh, std::current_exception());
+      return;
+    }
+    (void)store_rendered(owned, options, refresh, std::move(page));
+  };
+
+  try {
+    executor_(std::move(task));
+  } catch (...) {
+    // Not queued: release the key, so a later request tries again.
+    flights_->finish(key, *flight, nullptr, {}, nullptr);
+  }
+  return result;
+}
+
 Page PageCache::with_slots(Page page) {
   if (page.body.find(slot_marker_prefix) != std::string::npos) {
     page.slots = find_slots(page.body);
@@ -565,7 +654,9 @@ void PageCache::store_page(const Request& request, const CacheOptions& options,
   }
 
   const Store::PutOptions put_options{
-      .family = family.view(), .tags = page->tags, .stale_for = options.stale_if_error};
+      .family = family.view(),
+      .tags = page->tags,
+      .stale_for = std::max(options.stale_if_error, options.stale_while_revalidate)};
   if (!store_->put(lookup.key.view(), page, ttl, put_options)) {
     result.decision = StoreDecision::store_declined;
     return;

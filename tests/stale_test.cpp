@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "viewcache/memory_store.hpp"
 #include "viewcache/metrics.hpp"
@@ -98,6 +102,113 @@ TEST_F(StaleIfErrorTest, StaleServedIsCounted) {
   ASSERT_EQ(snapshot.routes.size(), 1U);
   EXPECT_EQ(snapshot.routes[0].of(Audience::anonymous).stale_served, 1U);
   EXPECT_EQ(snapshot.routes[0].of(Audience::anonymous).hits, 0U);
+}
+
+}  // namespace
+}  // namespace viewcache
+
+namespace viewcache {
+namespace {
+
+using std::chrono::seconds;
+
+// Stale-while-revalidate with an executor the test runs by hand, so the
+// refresh happens exactly when the test says.
+class StaleWhileRevalidateTest : public ::testing::Test {
+ protected:
+  CacheResult serve(std::string body) {
+    // Captures by value, as routes with stale_while_revalidate must.
+    return cache_.cached({.path = "/home"}, options_, [body, this] {
+      ++renders_;
+      return Page{.body = body};
+    });
+  }
+
+  void run_queued() {
+    std::vector<std::function<void()>> tasks;
+    tasks.swap(queued_);
+    for (auto& task : tasks) {
+      task();
+    }
+  }
+
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+  std::shared_ptr<MemoryStore> store_ =
+      std::make_shared<MemoryStore>(MemoryStore::Options{.clock = clock_});
+  std::vector<std::function<void()>> queued_;
+  std::atomic<int> renders_{0};
+  PageCache cache_{store_, PageCache::Options{.executor = [this](std::function<void()> task) {
+                     queued_.push_back(std::move(task));
+                   }}};
+  CacheOptions options_{.ttl = seconds{10}, .stale_while_revalidate = seconds{30}};
+};
+
+TEST_F(StaleWhileRevalidateTest, ServesStaleWhileOneRefreshRuns) {
+  ASSERT_EQ(serve("v1").outcome, CacheOutcome::miss_stored);
+  clock_->advance(seconds{12});
+
+  for (int i = 0; i < 3; ++i) {
+    const CacheResult stale = serve("v2");
+    EXPECT_EQ(stale.outcome, CacheOutcome::stale_revalidating);
+    EXPECT_EQ(stale.page->body, "v1");
+    EXPECT_EQ(stale.cache_status(), "viewcache; hit; ttl=-2; detail=stale-while-revalidate");
+  }
+  EXPECT_EQ(renders_.load(), 1) << "nothing renders in the foreground";
+  EXPECT_EQ(queued_.size(), 1U) << "one refresh, however many stale hits";
+
+  run_queued();
+  EXPECT_EQ(renders_.load(), 2);
+  const CacheResult fresh = serve("v3");
+  EXPECT_TRUE(fresh.hit());
+  EXPECT_EQ(fresh.page->body, "v2");
+}
+
+TEST_F(StaleWhileRevalidateTest, FailedRefreshKeepsStalePage) {
+  serve("v1");
+  clock_->advance(seconds{12});
+  (void)cache_.cached({.path = "/home"}, options_, []() -> Page {
+    throw std::runtime_error("database down");
+  });
+  run_queued();
+
+  const CacheResult again = serve("v2");
+  EXPECT_EQ(again.outcome, CacheOutcome::stale_revalidating);
+  EXPECT_EQ(again.page->body, "v1");
+  EXPECT_EQ(queued_.size(), 1U) << "a later request tries the refresh again";
+}
+
+TEST_F(StaleWhileRevalidateTest, PastWindowRendersInForeground) {
+  serve("v1");
+  clock_->advance(seconds{41});
+  const CacheResult result = serve("v2");
+  EXPECT_EQ(result.outcome, CacheOutcome::miss_stored);
+  EXPECT_EQ(result.page->body, "v2");
+  EXPECT_TRUE(queued_.empty());
+}
+
+// The built-in executor refreshes on its own thread.
+TEST(StaleWhileRevalidateBuiltIn, RefreshesInBackground) {
+  // Declared before the cache, so it outlives the refresh thread.
+  std::atomic<int> version{1};
+  auto clock = std::make_shared<ManualClock>();
+  auto store = std::make_shared<MemoryStore>(MemoryStore::Options{.clock = clock});
+  PageCache cache{store};
+  const CacheOptions options{.ttl = seconds{10}, .stale_while_revalidate = seconds{30}};
+  const auto render = [&version] { return Page{.body = "v" + std::to_string(version.load())}; };
+
+  ASSERT_EQ(cache.cached({.path = "/home"}, options, render).outcome, CacheOutcome::miss_stored);
+  clock->advance(seconds{12});
+  version = 2;
+  EXPECT_EQ(cache.cached({.path = "/home"}, options, render).page->body, "v1");
+
+  const auto deadline = std::chrono::steady_clock::now() + seconds{10};
+  bool refreshed = false;
+  while (!refreshed && std::chrono::steady_clock::now() < deadline) {
+    const Store::Hit hit = store->get("view//home/anon");
+    refreshed = hit && !hit.stale && hit.page->body == "v2";
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(refreshed);
 }
 
 }  // namespace

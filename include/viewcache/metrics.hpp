@@ -31,7 +31,7 @@ namespace viewcache {
 struct AudienceStats {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;           // collapsed ones included
-  std::uint64_t stale_served = 0;     // stale pages served for stale-if-error
+  std::uint64_t stale_served = 0;     // stale pages served (RFC 5861)
   std::uint64_t collapsed = 0;        // misses served with another request's render
   std::uint64_t bypassed_method = 0;  // not looked up: method other than GET or HEAD
   std::uint64_t bypassed_key = 0;     // not looked up: the key policy built no key

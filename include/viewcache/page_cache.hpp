@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -84,6 +85,15 @@ struct CacheOptions {
   // (CacheOutcome::stale). Zero, the default, keeps nothing past the TTL.
   std::chrono::milliseconds stale_if_error{0};
 
+  // Stale-while-revalidate (RFC 5861 section 3): for this long past its TTL,
+  // a stale page is served at once while one refresh renders it again in the
+  // background, on the cache's executor. For that, cached() copies render,
+  // and the copy runs after cached() has returned, so on such routes render
+  // must own what it uses (capture by value, not by reference). A render that
+  // cannot be copied is called in the foreground instead. Zero, the default,
+  // serves nothing stale while refreshing.
+  std::chrono::milliseconds stale_while_revalidate{0};
+
   // Changes to the rules that decide whether a page is stored, such as
   // storing 404 pages for 30 s or taking the TTL from Cache-Control.
   StorageRules storage;
@@ -121,6 +131,9 @@ enum class CacheOutcome : std::uint8_t {
   // Missed a fresh page, rendered, and the render threw or returned a 5xx
   // status: the stale page kept for options.stale_if_error was served.
   stale,
+  // Found a stale page within options.stale_while_revalidate: it was served
+  // and one refresh of it was started (or is running) in the background.
+  stale_revalidating,
 };
 
 struct CacheResult {
@@ -196,6 +209,13 @@ class PageCache {
     // so it must be cheap and thread-safe. It must not throw: an exception it
     // throws is caught and counted (MetricsSnapshot::event_hook_errors).
     std::function<void(const CacheEvent&)> on_event;
+
+    // Runs background refreshes (stale-while-revalidate). nullptr selects a
+    // built-in executor with one thread and a queue of 256 refreshes; a
+    // refresh that finds the queue full is dropped and tried again by a later
+    // request. An executor the application provides must run or drop every
+    // task before the PageCache is destroyed, because tasks use the cache.
+    std::function<void(std::function<void()>)> executor;
   };
 
   // A callable that renders a page: Page render().
@@ -242,6 +262,16 @@ class PageCache {
         return std::move(lookup.result);
       }
       return audit_hit(options, std::move(lookup.result), render_for_audit(lookup, render));
+    }
+    if (lookup.revalidate) {
+      if constexpr (std::is_copy_constructible_v<std::decay_t<F>>) {
+        return revalidate(request, options, lookup, std::function<Page()>(render));
+      }
+      lookup.revalidate = false;
+      join_flight(request, options, lookup);
+      if (lookup.result.outcome == CacheOutcome::collapsed) {
+        return std::move(lookup.result);
+      }
     }
 
     std::shared_ptr<const Page> page;
@@ -346,6 +376,7 @@ class PageCache {
     bool audit = false;                      // the leak guard samples this hit
     std::shared_ptr<const Page> stale;       // fallback for stale-if-error
     std::chrono::milliseconds stale_ttl{0};  // its (negative) freshness
+    bool revalidate = false;                 // serve stale, refresh in the background
     detail::RouteCounters* route = nullptr;  // never nullptr after look_up()
     Audience audience = Audience::anonymous;
   };
@@ -369,6 +400,8 @@ class PageCache {
 
   void abandon_flight(Lookup& lookup, std::exception_ptr error) const noexcept;
   [[nodiscard]] CacheResult serve_stale(Lookup& lookup) const;
+  [[nodiscard]] CacheResult revalidate(const Request& request, const CacheOptions& options,
+                                       Lookup& lookup, std::function<Page()> render);
   void join_flight(const Request& request, const CacheOptions& options, Lookup& lookup) const;
 
   [[nodiscard]] const CacheKeyPolicy& policy_for(const CacheOptions& options) const noexcept;
@@ -389,6 +422,10 @@ class PageCache {
   std::unique_ptr<LeakRegistry> leaks_;
 
   std::unique_ptr<detail::Metrics> metrics_;
+
+  // Last, so it is destroyed first: its tasks use every member above.
+  std::function<void(std::function<void()>)> executor_;
+  std::shared_ptr<void> owned_executor_;  // the built-in one, when in use
 };
 
 }  // namespace viewcache
