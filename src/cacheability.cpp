@@ -185,14 +185,16 @@ StoreDecision decide_storage(const Request& request, const Page& page,
   if (page.has_header("Set-Cookie") && !rules.strip_set_cookie) {
     return StoreDecision::refuse_set_cookie;
   }
-  if (any_cache_control(page, "private") || any_cache_control(page, "no-store") ||
+  if ((any_cache_control(page, "private") && !rules.allow_private) ||
+      any_cache_control(page, "no-store") ||
       (any_cache_control(page, "no-cache") && !rules.allow_no_cache)) {
     return StoreDecision::refuse_cache_control;
   }
   if (!vary_is_covered(page, rules.covered_vary_headers)) {
     return StoreDecision::refuse_vary;
   }
-  if (request.has_authorization && !any_cache_control(page, "public") &&
+  if (request.has_authorization && !rules.allow_authorization &&
+      !any_cache_control(page, "public") &&
       !any_cache_control(page, "s-maxage")) {
     return StoreDecision::refuse_authorization;
   }

@@ -18,6 +18,8 @@ std::string_view to_string(CacheEventKind kind) noexcept {
       return "bypass";
     case CacheEventKind::warm_failure:
       return "warm_failure";
+    case CacheEventKind::leak:
+      return "leak";
   }
   return "unknown";
 }

@@ -206,7 +206,15 @@ bool sampled(double probability) noexcept {
 
 }  // namespace
 
-std::string CacheResult::cache_status() const {
+namespace {
+
+// The RFC 9211 value without the key parameter.
+std::string status_without_key(const CacheResult& result) {
+  const CacheOutcome outcome = result.outcome;
+  const std::chrono::milliseconds ttl = result.ttl;
+  const std::shared_ptr<const Page>& page = result.page;
+  const StoreDecision decision = result.decision;
+  const KeyStatus key_status = result.key_status;
   switch (outcome) {
     case CacheOutcome::hit:
       // Rounded up, so a page with 0.4 s of freshness left is not reported
@@ -236,6 +244,41 @@ std::string CacheResult::cache_status() const {
   return "viewcache";
 }
 
+// Appends value as an RFC 8941 sf-string: quoted, with '\\' and '"' escaped.
+void append_sf_string(std::string_view value, std::string& out) {
+  out.push_back('"');
+  for (const char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+// Shortens ttl by a random amount up to jitter, keeping at least 1 ms.
+std::chrono::milliseconds jittered(std::chrono::milliseconds ttl,
+                                   std::chrono::milliseconds jitter) noexcept {
+  if (jitter.count() <= 0 || ttl.count() <= 1) {
+    return ttl;
+  }
+  thread_local std::minstd_rand generator{std::random_device{}()};
+  const std::int64_t span = std::min(jitter.count(), ttl.count() - 1);
+  std::uniform_int_distribution<std::int64_t> cut(0, span);
+  return ttl - std::chrono::milliseconds{cut(generator)};
+}
+
+}  // namespace
+
+std::string CacheResult::cache_status() const {
+  std::string value = status_without_key(*this);
+  if (!key.empty()) {
+    value += "; key=";
+    append_sf_string(key, value);
+  }
+  return value;
+}
+
 PageCache::PageCache(std::shared_ptr<Store> store,
                      std::shared_ptr<const CacheKeyPolicy> default_policy)
     : PageCache(std::move(store), Options{.default_policy = std::move(default_policy)}) {}
@@ -247,6 +290,7 @@ PageCache::PageCache(std::shared_ptr<Store> store, Options options)
       counters_(std::make_unique<Counters>()),
       leaks_(std::make_unique<LeakRegistry>()),
       metrics_(std::make_unique<detail::Metrics>(std::move(options.on_event))),
+      expose_key_(options.expose_key),
       executor_(std::move(options.executor)) {
   if (executor_ == nullptr) {
     auto built_in = std::make_shared<detail::SerialExecutor>(refresh_queue_size);
@@ -312,6 +356,9 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   }
 
   const KeyStatus status = policy.append_key(request, lookup.key);
+  if (status == KeyStatus::ok && expose_key_) {
+    lookup.result.key = std::string{lookup.key.view()};
+  }
   if (status != KeyStatus::ok) {
     lookup.key.clear();
     lookup.result.outcome = CacheOutcome::bypass_key;
@@ -473,7 +520,8 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
 
   result.outcome = CacheOutcome::miss_not_stored;
   result.decision = decide_storage(request, *result.page, options.storage);
-  const std::chrono::milliseconds ttl = storage_ttl(*result.page, options.storage, options.ttl);
+  const std::chrono::milliseconds ttl =
+      jittered(storage_ttl(*result.page, options.storage, options.ttl), options.ttl_jitter);
   if (result.decision == StoreDecision::store && ttl.count() <= 0) {
     result.decision = StoreDecision::refuse_ttl;
   }
@@ -543,6 +591,7 @@ CacheResult PageCache::serve_stale(Lookup& lookup) const {
   result.page = std::move(lookup.stale);
   result.outcome = CacheOutcome::stale;
   result.ttl = lookup.stale_ttl;
+  result.key = lookup.result.key;
   return result;
 }
 
@@ -557,6 +606,7 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
   result.page = lookup.stale;
   result.outcome = CacheOutcome::stale_revalidating;
   result.ttl = lookup.stale_ttl;
+  result.key = lookup.result.key;
 
   const std::string key{lookup.key.view()};
   auto flight = std::make_shared<detail::Flight>();
@@ -620,8 +670,9 @@ Page PageCache::with_slots(Page page) {
 // Compares a fresh render for this reader with the stored page. The same body
 // (slot markers included, so per-reader slots are masked) and status mean the
 // shared page is right for this reader too.
-CacheResult PageCache::audit_hit(const CacheOptions& options, CacheResult stored,
+CacheResult PageCache::audit_hit(const CacheOptions& options, Lookup& lookup,
                                  std::optional<Page> fresh) const {
+  CacheResult stored = std::move(lookup.result);
   if (!fresh) {
     return stored;
   }
@@ -632,9 +683,14 @@ CacheResult PageCache::audit_hit(const CacheOptions& options, CacheResult stored
 
   counters_->leaks.fetch_add(1, std::memory_order_relaxed);
   leaks_->add(options.route, &policy_for(options));
+  metrics_->emit({.kind = CacheEventKind::leak,
+                  .route = lookup.route->name,
+                  .audience = lookup.audience,
+                  .key = lookup.key.view()});
   CacheResult result;
   result.page = std::make_shared<const Page>(std::move(*fresh));
   result.outcome = CacheOutcome::bypass_leak;
+  result.key = std::move(stored.key);
   return result;
 }
 

@@ -126,6 +126,18 @@ TEST(DecideStorage, SetCookieMayBeStripped) {
             StoreDecision::store);
 }
 
+TEST(DecideStorage, PrivateAndAuthorizationMayBeAllowed) {
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Cache-Control", "private"}}),
+                           {.allow_private = true}),
+            StoreDecision::store);
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Cache-Control", "private, no-store"}}),
+                           {.allow_private = true}),
+            StoreDecision::refuse_cache_control);
+  const Request authorized{.method = "GET", .path = "/home", .has_authorization = true};
+  EXPECT_EQ(decide_storage(authorized, page_with(200, {}), {.allow_authorization = true}),
+            StoreDecision::store);
+}
+
 TEST(StorageTtl, SharedMaxAgeBeforeMaxAge) {
   const StorageRules rules{.ttl_from_response = true};
   using std::chrono::seconds;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "viewcache/auth_aware_key_policy.hpp"
+#include "viewcache/cache_event.hpp"
 #include "viewcache/memory_store.hpp"
 #include "viewcache/page_cache.hpp"
 
@@ -136,6 +137,23 @@ TEST_F(HolePunchingTest, LeakGuardCatchesMisKeyedRoute) {
       .leak_guard_sample = 1.0};
   EXPECT_EQ(cache_.cached(bob, per_user, render_for("bob")).outcome, CacheOutcome::miss_stored);
   EXPECT_TRUE(cache_.cached(bob, per_user, render_for("bob")).hit());
+}
+
+TEST(LeakGuardEvents, LeakIsReportedOnce) {
+  std::vector<std::string> events;
+  PageCache cache{std::make_shared<MemoryStore>(),
+                  PageCache::Options{.on_event = [&events](const CacheEvent& event) {
+                    if (event.kind == CacheEventKind::leak) {
+                      events.push_back(std::string{event.route} + " " + std::string{event.key});
+                    }
+                  }}};
+  const CacheOptions mis_keyed{.route = "dashboard", .leak_guard_sample = 1.0};
+  for (const char* user : {"alice", "bob", "carol", "bob"}) {
+    const Request request{.path = "/dashboard", .viewer = Viewer::signed_in(user)};
+    (void)cache.cached(request, mis_keyed, [user] { return Page{.body = user}; });
+  }
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0], "dashboard view//dashboard/auth");
 }
 
 TEST_F(HolePunchingTest, LeakGuardPassesSlottedPage) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -245,6 +246,32 @@ TEST_F(PageCacheTest, ExtraStatusUsesItsTtl) {
   EXPECT_EQ(first.outcome, CacheOutcome::miss_stored);
   clock_->advance(seconds{5});
   EXPECT_FALSE(cache_.cached({.path = "/missing"}, options, [] { return Page{.status = 404}; }).hit());
+}
+
+TEST(PageCacheOptions, ExposedKeyInCacheStatus) {
+  PageCache cache{std::make_shared<MemoryStore>(), PageCache::Options{.expose_key = true}};
+  const CacheResult miss = cache.cached({.path = "/a\"b", .query = "q=1"}, {}, [] { return Page{}; });
+  EXPECT_EQ(miss.cache_status(), "viewcache; fwd=miss; stored; key=\"view//a%22b/anon?q=1\"");
+  const CacheResult hit = cache.cached({.path = "/a\"b", .query = "q=1"}, {}, [] { return Page{}; });
+  EXPECT_EQ(hit.cache_status(), "viewcache; hit; ttl=60; key=\"view//a%22b/anon?q=1\"");
+
+  PageCache quiet{std::make_shared<MemoryStore>()};
+  EXPECT_EQ(quiet.cached({.path = "/a"}, {}, [] { return Page{}; }).cache_status(),
+            "viewcache; fwd=miss; stored");
+}
+
+TEST_F(PageCacheTest, RouteJitterShortensTtl) {
+  const CacheOptions options{.ttl = seconds{60}, .ttl_jitter = seconds{10}};
+  std::set<std::int64_t> ttls;
+  for (int i = 0; i < 100; ++i) {
+    const std::string path = "/page/" + std::to_string(i);
+    const CacheResult result = cache_.cached({.path = path}, options, [] { return Page{}; });
+    ASSERT_EQ(result.outcome, CacheOutcome::miss_stored);
+    EXPECT_GE(result.ttl, seconds{50});
+    EXPECT_LE(result.ttl, seconds{60});
+    ttls.insert(result.ttl.count());
+  }
+  EXPECT_GT(ttls.size(), 20U);
 }
 
 TEST(PageCacheOptions, NullStoreThrows) {

@@ -109,6 +109,7 @@ void log_cache_event(const viewcache::CacheEvent& event) {
                  kind, event.route, audience, event.key, event.message);
       return;
     case CacheEventKind::wait_timeout:
+    case CacheEventKind::leak:
       fmt::print(stderr, "viewcache-lms: cache {} route={:?} audience={} key={:?}\n", kind,
                  event.route, audience, event.key);
       return;
@@ -184,10 +185,6 @@ void Site::serve_cached(const httplib::Request& http_request, httplib::Response&
         return render(request.viewer);
       },
       fill);
-  if (result.outcome == viewcache::CacheOutcome::bypass_leak) {
-    fmt::print(stderr, "viewcache-lms: leak guard: {} {} differs per reader; not cached\n",
-               request.method, http_request.target);
-  }
 
   const viewcache::Page& page = *result.page;
   for (const viewcache::Header& header : page.headers) {

@@ -39,6 +39,9 @@ enum class CacheEventKind : std::uint8_t {
   // One entry of PageCache::warm() threw, from its render or from cached()
   // itself. Sets message. A render that throws reports render_error first.
   warm_failure,
+  // The leak guard found that a shared page depends on its reader; the route
+  // is served uncached from now on. Sets key and route.
+  leak,
 };
 
 // Returns the lowercase name of kind, such as "render_error", for logs.

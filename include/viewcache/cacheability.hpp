@@ -45,6 +45,15 @@ struct StorageRules {
   // The reader it was rendered for still gets the original.
   bool strip_set_cookie = false;
 
+  // Stores pages marked Cache-Control: private. Only for routes whose key
+  // varies by user, where each entry is that user's own, as in a private
+  // cache; on a shared key it would serve one user's page to others.
+  bool allow_private = false;
+
+  // Stores responses to requests with Authorization even without public or
+  // s-maxage. The same caution as allow_private applies.
+  bool allow_authorization = false;
+
   // Takes the TTL from the response's Cache-Control, s-maxage before max-age
   // (RFC 9111 section 5.2.2), instead of the route's TTL when one is present.
   bool ttl_from_response = false;

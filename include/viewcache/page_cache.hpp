@@ -98,6 +98,11 @@ struct CacheOptions {
   // storing 404 pages for 30 s or taking the TTL from Cache-Control.
   StorageRules storage;
 
+  // Each stored page's TTL is shortened by a random amount up to this
+  // (capped at the TTL), so pages rendered together do not all expire, and
+  // re-render, in the same second. Zero, the default, keeps TTLs exact.
+  std::chrono::milliseconds ttl_jitter{0};
+
   // Leak guard: the fraction (0 to 1) of hits by signed-in readers on a
   // variant their key shares with other users that are rendered again for
   // the reader and compared with the stored body (slot markers compare as
@@ -153,6 +158,10 @@ struct CacheResult {
   // The body with its slots filled for this reader, when cached() was given
   // a fill function and the page has slots.
   std::optional<std::string> filled_body;
+
+  // The key, when PageCache::Options::expose_key is set; cache_status()
+  // then reports it.
+  std::string key;
 
   [[nodiscard]] bool hit() const noexcept { return outcome == CacheOutcome::hit; }
 
@@ -216,6 +225,11 @@ class PageCache {
     // request. An executor the application provides must run or drop every
     // task before the PageCache is destroyed, because tasks use the cache.
     std::function<void(std::function<void()>)> executor;
+
+    // Adds the key to every Cache-Status value (key="..."), for debugging.
+    // Off by default: keys reveal paths and queries, and building the
+    // string costs an allocation per request.
+    bool expose_key = false;
   };
 
   // A callable that renders a page: Page render().
@@ -261,7 +275,7 @@ class PageCache {
       if (!lookup.audit) {
         return std::move(lookup.result);
       }
-      return audit_hit(options, std::move(lookup.result), render_for_audit(lookup, render));
+      return audit_hit(options, lookup, render_for_audit(lookup, render));
     }
     if (lookup.revalidate) {
       if constexpr (std::is_copy_constructible_v<std::decay_t<F>>) {
@@ -394,7 +408,7 @@ class PageCache {
   }
 
   [[nodiscard]] static Page with_slots(Page page);
-  [[nodiscard]] CacheResult audit_hit(const CacheOptions& options, CacheResult stored,
+  [[nodiscard]] CacheResult audit_hit(const CacheOptions& options, Lookup& lookup,
                                       std::optional<Page> fresh) const;
 
 
@@ -422,6 +436,7 @@ class PageCache {
   std::unique_ptr<LeakRegistry> leaks_;
 
   std::unique_ptr<detail::Metrics> metrics_;
+  bool expose_key_ = false;
 
   // Last, so it is destroyed first: its tasks use every member above.
   std::function<void(std::function<void()>)> executor_;
