@@ -1,5 +1,7 @@
 #include "memory_shard.hpp"
 
+#include "mix.hpp"
+
 namespace viewcache::detail {
 namespace {
 
@@ -7,12 +9,10 @@ namespace {
 // to keep up with insertions, small enough to keep every call short.
 constexpr int reclaim_batch = 4;
 
+// Steps a SplitMix64 generator.
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   state += 0x9E3779B97F4A7C15ULL;
-  std::uint64_t value = state;
-  value = (value ^ (value >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-  value = (value ^ (value >> 27U)) * 0x94D049BB133111EBULL;
-  return value ^ (value >> 31U);
+  return mix64(state);
 }
 
 }  // namespace

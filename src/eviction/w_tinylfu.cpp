@@ -1,5 +1,7 @@
 #include "eviction/w_tinylfu.hpp"
 
+#include "mix.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -15,15 +17,6 @@ constexpr double climber_restart_change = 0.05;    // a hit-ratio jump this big 
 constexpr unsigned max_counter = 15;
 constexpr std::uint64_t halve_mask = 0x7777777777777777ULL;
 
-// Finalizer of SplitMix64: spreads every input bit over the output.
-std::uint64_t mix(std::uint64_t value) noexcept {
-  value ^= value >> 30U;
-  value *= 0xBF58476D1CE4E5B9ULL;
-  value ^= value >> 27U;
-  value *= 0x94D049BB133111EBULL;
-  value ^= value >> 31U;
-  return value;
-}
 
 }  // namespace
 
@@ -52,7 +45,7 @@ void FrequencySketch::ensure_capacity(std::size_t expected_entries) {
 void FrequencySketch::increment(std::uint64_t hash) noexcept {
   bool added = false;
   for (std::uint64_t row = 0; row < 4; ++row) {
-    const std::uint64_t spread = mix(hash + row * 0x9E3779B97F4A7C15ULL);
+    const std::uint64_t spread = mix64(hash + row * 0x9E3779B97F4A7C15ULL);
     std::uint64_t& word = table_[spread & mask_];
     const unsigned shift = static_cast<unsigned>(spread >> 60U) * 4U;
     if (((word >> shift) & 0xFU) < max_counter) {
@@ -68,7 +61,7 @@ void FrequencySketch::increment(std::uint64_t hash) noexcept {
 unsigned FrequencySketch::estimate(std::uint64_t hash) const noexcept {
   unsigned frequency = max_counter;
   for (std::uint64_t row = 0; row < 4; ++row) {
-    const std::uint64_t spread = mix(hash + row * 0x9E3779B97F4A7C15ULL);
+    const std::uint64_t spread = mix64(hash + row * 0x9E3779B97F4A7C15ULL);
     const unsigned shift = static_cast<unsigned>(spread >> 60U) * 4U;
     frequency = std::min(frequency, static_cast<unsigned>((table_[spread & mask_] >> shift) & 0xFU));
   }
