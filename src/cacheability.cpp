@@ -144,8 +144,14 @@ std::optional<std::int64_t> cache_control_seconds(std::string_view cache_control
     std::int64_t seconds = 0;
     const char* end = found.argument.data() + found.argument.size();
     const auto [position, error] = std::from_chars(found.argument.data(), end, seconds);
-    if (found.argument.empty() || error != std::errc{} || position != end || seconds < 0) {
+    if (found.argument.empty() || position != end || error == std::errc::invalid_argument ||
+        seconds < 0) {
       return std::nullopt;
+    }
+    // RFC 9111 section 1.2.2: a delta-seconds larger than 2^31 counts as 2^31.
+    constexpr std::int64_t max_delta_seconds = std::int64_t{1} << 31;
+    if (error == std::errc::result_out_of_range || seconds > max_delta_seconds) {
+      return max_delta_seconds;
     }
     return seconds;
   }

@@ -85,7 +85,10 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
 
   const Clock::time_point now = clock_.now();
   std::lock_guard lock(mutex_);
-  entry->fresh_until = expiry_for(now, ttl);
+  // About 68 years: far beyond any page's life, and far from the time
+  // point's overflow.
+  constexpr std::chrono::milliseconds max_ttl = std::chrono::seconds{std::int64_t{1} << 31};
+  entry->fresh_until = expiry_for(now, std::min(ttl, max_ttl));
   entry->expires_at = entry->fresh_until + indexes.stale_for;
   reclaim_expired_locked(now);
 

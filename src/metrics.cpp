@@ -23,6 +23,7 @@ AudienceStats load(const detail::AudienceCounters& counters) noexcept {
                       .collapsed = read(counters.collapsed),
                       .bypassed_method = read(counters.bypassed_method),
                       .bypassed_key = read(counters.bypassed_key),
+                      .bypassed_leak = read(counters.bypassed_leak),
                       .stored = read(counters.stored),
                       .render_errors = read(counters.render_errors),
                       .wait_timeouts = read(counters.wait_timeouts)};
@@ -147,8 +148,8 @@ void write_prometheus(const MetricsSnapshot& snapshot, std::string& out) {
 
   constexpr std::string_view bypassed = "viewcache_bypassed_total";
   append_header(out, bypassed, "counter",
-                "Requests not looked up, by reason: method (not GET or HEAD) or key (no key "
-                "built).");
+                "Requests not served from the store, by reason: method (not GET or HEAD), key "
+                "(no key built) or leak (the leak guard disabled the route).");
   for (const RouteStats& route : snapshot.routes) {
     for (const Audience audience : audiences) {
       const AudienceStats& stats = route.of(audience);
@@ -158,6 +159,9 @@ void write_prometheus(const MetricsSnapshot& snapshot, std::string& out) {
                     stats.bypassed_method);
       append_sample(out, bypassed, {{"route", route.route}, {"audience", label}, {"reason", "key"}},
                     stats.bypassed_key);
+      append_sample(out, bypassed,
+                    {{"route", route.route}, {"audience", label}, {"reason", "leak"}},
+                    stats.bypassed_leak);
     }
   }
 

@@ -41,6 +41,7 @@ struct AudienceCounters {
   Counter collapsed{0};
   Counter bypassed_method{0};
   Counter bypassed_key{0};
+  Counter bypassed_leak{0};
   Counter stored{0};
   Counter render_errors{0};
   Counter wait_timeouts{0};

@@ -272,6 +272,11 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds ttl,
 
 std::string CacheResult::cache_status() const {
   std::string value = status_without_key(*this);
+  if (forwarded_stale) {
+    if (const std::size_t fwd = value.find("fwd=miss"); fwd != std::string::npos) {
+      value.replace(fwd, 8, "fwd=stale");
+    }
+  }
   if (!key.empty()) {
     value += "; key=";
     append_sf_string(key, value);
@@ -352,6 +357,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   const CacheKeyPolicy& policy = policy_for(options);
   if (leaks_->contains(options.route, &policy)) {
     lookup.result.outcome = CacheOutcome::bypass_leak;
+    route_counters.bypassed_leak.fetch_add(1, std::memory_order_relaxed);
     return lookup;
   }
 
@@ -378,13 +384,13 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     // refreshed in the background. Within stale-if-error, it is a miss with
     // a fallback. Either only for a route that accepts stale pages this old.
     const std::chrono::milliseconds age = -hit.ttl_left;
-    if (age <= options.stale_while_revalidate) {
+    if (options.stale_while_revalidate.count() > 0 && age <= options.stale_while_revalidate) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
       lookup.revalidate = true;
       return lookup;
     }
-    if (age <= options.stale_if_error) {
+    if (options.stale_if_error.count() > 0 && age <= options.stale_if_error) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
     }
@@ -411,6 +417,9 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   // flight's mutex when it returns from a wait: the hook must run unlocked.
   if (lookup.role == detail::FlightRole::collapsed) {
     route_counters.collapsed.fetch_add(1, std::memory_order_relaxed);
+    // The leader's page was rendered for another reader: audit it as a hit.
+    lookup.audit = request.viewer.audience == Audience::signed_in && !policy.varies_by_user() &&
+                   sampled(options.leak_guard_sample);
   } else if (lookup.role == detail::FlightRole::solo_without_store) {
     route_counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
     metrics_->emit({.kind = CacheEventKind::wait_timeout,
@@ -470,7 +479,10 @@ void PageCache::join_flight(const Request& request, const CacheOptions& options,
   if (flight->page != nullptr) {
     counters_->collapsed.fetch_add(1, std::memory_order_relaxed);
     lookup.role = detail::FlightRole::collapsed;
-    lookup.result.outcome = CacheOutcome::collapsed;
+    // A leader that fell back to its stale page hands that page on, with
+    // the stale page's (zero or negative) freshness.
+    lookup.result.outcome =
+        flight->ttl.count() <= 0 ? CacheOutcome::stale : CacheOutcome::collapsed;
     lookup.result.page = flight->page;
     lookup.result.ttl = flight->ttl;
     return;
@@ -519,6 +531,7 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
   }
 
   result.outcome = CacheOutcome::miss_not_stored;
+  result.forwarded_stale = lookup.stale != nullptr;
   result.decision = decide_storage(request, *result.page, options.storage);
   const std::chrono::milliseconds ttl =
       jittered(storage_ttl(*result.page, options.storage, options.ttl), options.ttl_jitter);
@@ -608,6 +621,11 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
   result.ttl = lookup.stale_ttl;
   result.key = lookup.result.key;
 
+  // Only a GET refreshes: a HEAD render has no body to store.
+  if (request.method != "GET") {
+    return result;
+  }
+
   const std::string key{lookup.key.view()};
   auto flight = std::make_shared<detail::Flight>();
   {
@@ -618,9 +636,32 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
     }
   }
 
+  // Releases the key if the executor destroys the task without running it,
+  // so a later request can refresh again instead of waiting for a flight
+  // that never ends.
+  struct Claim {
+    FlightTable* table;
+    std::string key;
+    std::shared_ptr<detail::Flight> flight;
+    ~Claim() {
+      if (flight == nullptr) {
+        return;  // moved from
+      }
+      bool done = false;
+      {
+        std::lock_guard lock(flight->mutex);
+        done = flight->done;
+      }
+      if (!done) {
+        table->finish(key, *flight, nullptr, {}, nullptr);
+      }
+    }
+  };
+  std::shared_ptr<Claim> claim{new Claim{flights_.get(), key, flight}};
+
   CacheOptions owned_options = options;
   owned_options.route = lookup.route->name;  // the registry's copy outlives the request
-  auto task = [this, key, flight, options = std::move(owned_options),
+  auto task = [this, key, flight, claim, options = std::move(owned_options),
                render = std::move(render), method = std::string{request.method},
                path = std::string{request.path}, query = std::string{request.query},
                path_form = request.path_form, has_authorization = request.has_authorization,
@@ -651,11 +692,12 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
     (void)store_rendered(owned, options, refresh, std::move(page));
   };
 
+  claim.reset();  // the task holds the claim from here on
   try {
     executor_(std::move(task));
   } catch (...) {
-    // Not queued: release the key, so a later request tries again.
-    flights_->finish(key, *flight, nullptr, {}, nullptr);
+    // Not queued: the task, and with it the claim, is gone, which released
+    // the key, so a later request tries again.
   }
   return result;
 }

@@ -10,6 +10,7 @@
 #include "viewcache/auth_aware_key_policy.hpp"
 #include "viewcache/cache_event.hpp"
 #include "viewcache/memory_store.hpp"
+#include "viewcache/metrics.hpp"
 #include "viewcache/page_cache.hpp"
 
 namespace viewcache {
@@ -154,6 +155,46 @@ TEST(LeakGuardEvents, LeakIsReportedOnce) {
   }
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0], "dashboard view//dashboard/auth");
+
+  // carol and the second bob request were not served from the store.
+  const MetricsSnapshot snapshot = metrics_snapshot(cache);
+  ASSERT_EQ(snapshot.routes.size(), 1U);
+  EXPECT_EQ(snapshot.routes[0].of(Audience::signed_in).bypassed_leak, 2U);
+  std::string text;
+  write_prometheus(cache, text);
+  EXPECT_NE(text.find(R"(viewcache_bypassed_total{route="dashboard",audience="auth",reason="leak"} 2)"),
+            std::string::npos)
+      << text;
+}
+
+// A reader who waits for another reader's render (single-flight) receives
+// that render; the leak guard audits it as it audits a hit.
+TEST(LeakGuardEvents, CollapsedWaiterIsAudited) {
+  PageCache cache{std::make_shared<MemoryStore>()};
+  const CacheOptions mis_keyed{.route = "dashboard", .leak_guard_sample = 1.0};
+  std::atomic<bool> alice_rendering{false};
+
+  std::thread alice([&] {
+    const Request request{.path = "/dashboard", .viewer = Viewer::signed_in("alice")};
+    (void)cache.cached(request, mis_keyed, [&] {
+      alice_rendering = true;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+      while (cache.stats().waiting == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      return Page{.body = "alice"};
+    });
+  });
+  while (!alice_rendering) {
+    std::this_thread::yield();
+  }
+  const Request bob{.path = "/dashboard", .viewer = Viewer::signed_in("bob")};
+  const CacheResult result = cache.cached(bob, mis_keyed, [] { return Page{.body = "bob"}; });
+  alice.join();
+
+  EXPECT_EQ(result.page->body, "bob");
+  EXPECT_EQ(result.outcome, CacheOutcome::bypass_leak);
+  EXPECT_EQ(cache.stats().leaks, 1U);
 }
 
 TEST_F(HolePunchingTest, LeakGuardPassesSlottedPage) {

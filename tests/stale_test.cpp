@@ -81,6 +81,33 @@ TEST_F(StaleIfErrorTest, RouteWithoutGraceIgnoresStalePage) {
   EXPECT_THROW(serve(strict, 200, true), std::runtime_error);
 }
 
+TEST_F(StaleIfErrorTest, RenderOverStalePageReportsFwdStale) {
+  serve(options_, 200);
+  clock_->advance(seconds{15});
+  EXPECT_EQ(serve(options_, 200).cache_status(), "viewcache; fwd=stale; stored");
+}
+
+// At the instant of expiry the page is stale by zero milliseconds; a route
+// without stale-while-revalidate must still render in the foreground.
+TEST_F(StaleIfErrorTest, ZeroAgeIsNotRevalidated) {
+  serve(options_, 200);
+  clock_->advance(seconds{10});
+  const CacheResult result = serve(options_, 200);
+  EXPECT_EQ(result.outcome, CacheOutcome::miss_stored);
+  EXPECT_EQ(result.page->body, "render 2");
+}
+
+TEST_F(StaleIfErrorTest, HugeMaxAgeIsCapped) {
+  const CacheOptions from_response{.ttl = seconds{10}, .storage = {.ttl_from_response = true}};
+  const auto render = [] {
+    return Page{.headers = {{"Cache-Control", "max-age=99999999999999999999"}}, .body = "x"};
+  };
+  EXPECT_EQ(cache_.cached({.path = "/forever"}, from_response, render).outcome,
+            CacheOutcome::miss_stored);
+  clock_->advance(std::chrono::hours{24 * 365});
+  EXPECT_TRUE(cache_.cached({.path = "/forever"}, from_response, render).hit());
+}
+
 TEST_F(StaleIfErrorTest, StaleEntryIsNotAHit) {
   serve(options_, 200);
   clock_->advance(seconds{10});
@@ -175,6 +202,30 @@ TEST_F(StaleWhileRevalidateTest, FailedRefreshKeepsStalePage) {
   EXPECT_EQ(again.outcome, CacheOutcome::stale_revalidating);
   EXPECT_EQ(again.page->body, "v1");
   EXPECT_EQ(queued_.size(), 1U) << "a later request tries the refresh again";
+}
+
+TEST_F(StaleWhileRevalidateTest, DroppedRefreshIsTriedAgain) {
+  serve("v1");
+  clock_->advance(seconds{12});
+  serve("v2");
+  ASSERT_EQ(queued_.size(), 1U);
+  queued_.clear();  // the executor drops the refresh without running it
+
+  serve("v2");
+  EXPECT_EQ(queued_.size(), 1U) << "the key was released for another refresh";
+  run_queued();
+  EXPECT_TRUE(serve("v3").hit());
+}
+
+TEST_F(StaleWhileRevalidateTest, HeadDoesNotStartRefresh) {
+  serve("v1");
+  clock_->advance(seconds{12});
+  const CacheResult head = cache_.cached({.method = "HEAD", .path = "/home"}, options_,
+                                         [] { return Page{}; });
+  EXPECT_EQ(head.outcome, CacheOutcome::stale_revalidating);
+  EXPECT_TRUE(queued_.empty());
+  serve("v2");
+  EXPECT_EQ(queued_.size(), 1U);
 }
 
 TEST_F(StaleWhileRevalidateTest, PastWindowRendersInForeground) {

@@ -35,6 +35,7 @@ struct AudienceStats {
   std::uint64_t collapsed = 0;        // misses served with another request's render
   std::uint64_t bypassed_method = 0;  // not looked up: method other than GET or HEAD
   std::uint64_t bypassed_key = 0;     // not looked up: the key policy built no key
+  std::uint64_t bypassed_leak = 0;    // not served from the store: the leak guard disabled the route
   std::uint64_t stored = 0;
   std::uint64_t render_errors = 0;
   std::uint64_t wait_timeouts = 0;

@@ -163,6 +163,10 @@ struct CacheResult {
   // then reports it.
   std::string key;
 
+  // True when the store held a stale page for the key and this request
+  // rendered a new one: Cache-Status reports fwd=stale instead of fwd=miss.
+  bool forwarded_stale = false;
+
   [[nodiscard]] bool hit() const noexcept { return outcome == CacheOutcome::hit; }
 
   // Returns the body to send: filled_body when set, else the page's body.
@@ -268,10 +272,7 @@ class PageCache {
     requires is_render<F>
   CacheResult cached(const Request& request, const CacheOptions& options, F&& render) {
     Lookup lookup = look_up(request, options);
-    if (lookup.result.outcome == CacheOutcome::collapsed) {
-      return std::move(lookup.result);
-    }
-    if (lookup.result.hit()) {
+    if (lookup.result.hit() || lookup.result.outcome == CacheOutcome::collapsed) {
       if (!lookup.audit) {
         return std::move(lookup.result);
       }

@@ -626,6 +626,42 @@ TEST(LmsLeakGuard, CatchesMisKeyedDashboard) {
   EXPECT_TRUE(contains(server.read_stderr(1s), "cache leak route=\"dashboard\""));
 }
 
+// With a slow render, bob's request waits for alice's render of the shared
+// dashboard key. The leak guard audits the page he would receive, so he still
+// sees only his own name.
+TEST(LmsLeakGuard, CatchesMisKeyedDashboardForWaiters) {
+  std::signal(SIGPIPE, SIG_IGN);
+  LmsProcess server(VIEWCACHE_LMS_PATH,
+                    {.flags = {"--port", "0", "--demo-mis-keyed", "--render-delay-ms", "300"},
+                     .stderr_path = "/dev/null"});
+  const std::optional<std::string> url = server.read_first_line(10s);
+  ASSERT_TRUE(url.has_value());
+
+  constexpr std::array<std::string_view, 4> users{"alice", "bob", "carol", "dave"};
+  std::array<Fetched, users.size()> pages;
+  std::latch start(users.size());
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    clients.emplace_back([&, i] {
+      Browser browser(*url);
+      browser.log_in(std::string{users[i]});
+      start.arrive_and_wait();
+      pages[i] = browser.get("/dashboard");
+    });
+  }
+  for (std::thread& client : clients) {
+    client.join();
+  }
+
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    SCOPED_TRACE(std::string{users[i]} + " " + pages[i].cache_status);
+    EXPECT_EQ(pages[i].status, 200) << pages[i].error;
+    for (std::size_t other = 0; other < users.size(); ++other) {
+      EXPECT_EQ(contains(pages[i].body, users[other]), other == i) << users[other];
+    }
+  }
+}
+
 constexpr std::string_view original_title = "Caching for web developers";
 
 // The cached pages that list course 1, and one that does not.
