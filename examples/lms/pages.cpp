@@ -255,6 +255,15 @@ viewcache::Page render_dashboard(const Catalog& catalog, const viewcache::Viewer
 }
 
 std::string render_login_error(std::string_view user) {
+  if (user.empty()) {
+    return plain_layout("Missing user name",
+                        fmt::format(R"(<h1>Missing user name</h1>
+<p>The form has no user field, or it is empty. Send the field user with 1 to 32 characters
+from A-Z, a-z, 0-9, '_', '.' and '-'.</p>
+{}
+<p><a href="/home">Back to the home page</a></p>)",
+                                    login_form));
+  }
   return plain_layout(
       "Invalid user name",
       fmt::format(R"(<h1>Invalid user name</h1>

@@ -285,6 +285,13 @@ std::optional<std::string> Site::find_user(const httplib::Request& request) cons
 
 void Site::log_in(const httplib::Request& request, httplib::Response& response) {
   const std::string user = form_field(request.body, "user");
+  if (user.empty()) {
+    fmt::print(stderr, "viewcache-lms: rejected login without a user field\n");
+    response.status = 400;
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(render_login_error(user), "text/html; charset=utf-8");
+    return;
+  }
   if (!is_valid_user_name(user)) {
     fmt::print(stderr, "viewcache-lms: rejected login with invalid user name {:?}\n", user);
     response.status = 400;
@@ -321,10 +328,14 @@ void Site::edit_course(const httplib::Request& request, httplib::Response& respo
   }
 
   std::string title = form_field(request.body, "title");
-  if (title.empty() || title.size() > max_title_bytes) {
+  const bool has_control = std::any_of(title.begin(), title.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+  if (title.empty() || title.size() > max_title_bytes || has_control) {
     reject(400, "Invalid title",
-           fmt::format("The form field title is missing or longer than {} bytes; give a title "
-                       "from 1 to {} bytes.",
+           fmt::format("The form field title is missing, longer than {} bytes, or contains "
+                       "control characters such as a line break; give one line of 1 to {} "
+                       "bytes.",
                        max_title_bytes, max_title_bytes));
     return;
   }

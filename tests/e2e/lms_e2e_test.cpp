@@ -548,6 +548,15 @@ TEST_F(LmsSite, MetricsCountHitsPerAudience) {
   EXPECT_TRUE(contains(log.str(), R"(viewcache-lms: cache refusal route="course" audience=auth)"));
 }
 
+TEST_F(LmsSite, LoginWithoutUserFieldIsRejected) {
+  httplib::Client client(url_);
+  const httplib::Result result = client.Post("/login", "name=alice", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(result) << httplib::to_string(result.error());
+  EXPECT_EQ(result->status, 400);
+  EXPECT_TRUE(contains(result->body, "Missing user name")) << result->body;
+  EXPECT_FALSE(result->has_header("Set-Cookie"));
+}
+
 TEST_F(LmsSite, LoginNameComesFromFormOnly) {
   Browser browser(url_);
   httplib::Client client(url_);
@@ -737,6 +746,8 @@ TEST_F(LmsSite, EditRejectsMissingTitleAndUnknownCourse) {
   Browser admin(url_);
   ASSERT_EQ(admin.log_in("admin").status, 303);
   EXPECT_EQ(admin.edit_course("1", "").status, 400);
+  EXPECT_EQ(admin.edit_course("1", "two\nlines").status, 400);
+  EXPECT_EQ(admin.edit_course("1", "tab\there").status, 400);
   EXPECT_EQ(admin.edit_course("1", std::string(201, 'x')).status, 400);
   EXPECT_EQ(admin.edit_course("99", "Ghost course").status, 404);
   EXPECT_EQ(admin.get("/course/99").status, 404);
