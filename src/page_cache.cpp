@@ -291,7 +291,7 @@ PageCache::PageCache(std::shared_ptr<Store> store,
 PageCache::PageCache(std::shared_ptr<Store> store, Options options)
     : store_(std::move(store)),
       default_policy_(std::move(options.default_policy)),
-      flights_(std::make_unique<FlightTable>()),
+      flights_(std::make_shared<FlightTable>()),
       counters_(std::make_unique<Counters>()),
       leaks_(std::make_unique<LeakRegistry>()),
       metrics_(std::make_unique<detail::Metrics>(std::move(options.on_event))),
@@ -640,7 +640,7 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
   // so a later request can refresh again instead of waiting for a flight
   // that never ends.
   struct Claim {
-    FlightTable* table;
+    std::shared_ptr<FlightTable> table;
     std::string key;
     std::shared_ptr<detail::Flight> flight;
     ~Claim() {
@@ -657,7 +657,7 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
       }
     }
   };
-  std::shared_ptr<Claim> claim{new Claim{flights_.get(), key, flight}};
+  std::shared_ptr<Claim> claim{new Claim{flights_, key, flight}};
 
   CacheOptions owned_options = options;
   owned_options.route = lookup.route->name;  // the registry's copy outlives the request

@@ -162,12 +162,14 @@ class StaleWhileRevalidateTest : public ::testing::Test {
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   std::shared_ptr<MemoryStore> store_ =
       std::make_shared<MemoryStore>(MemoryStore::Options{.clock = clock_});
-  std::vector<std::function<void()>> queued_;
   std::atomic<int> renders_{0};
   PageCache cache_{store_, PageCache::Options{.executor = [this](std::function<void()> task) {
                      queued_.push_back(std::move(task));
                    }}};
   CacheOptions options_{.ttl = seconds{10}, .stale_while_revalidate = seconds{30}};
+  // After the cache, so tasks still queued at the end are destroyed first,
+  // as an executor must do before its cache goes.
+  std::vector<std::function<void()>> queued_;
 };
 
 TEST_F(StaleWhileRevalidateTest, ServesStaleWhileOneRefreshRuns) {

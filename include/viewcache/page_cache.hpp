@@ -430,7 +430,9 @@ class PageCache {
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<const CacheKeyPolicy> default_policy_;
-  std::unique_ptr<FlightTable> flights_;
+  // Shared, so a refresh task the executor drops late can still release its
+  // key without touching a destroyed cache.
+  std::shared_ptr<FlightTable> flights_;
   std::unique_ptr<Counters> counters_;
 
   class LeakRegistry;
