@@ -11,7 +11,7 @@
 
 namespace viewcache::detail {
 
-// What one component may contain raw, and how to treat the rest.
+// The characters a component may contain raw, and the treatment of the rest.
 struct ComponentRules {
   // Bits of char_classes() that are kept as they are.
   unsigned keep_mask = 0;
