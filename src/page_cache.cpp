@@ -64,6 +64,35 @@ bool RenderScope::active(std::string_view key) noexcept {
 
 namespace {
 
+// The stale-while-revalidate and stale-if-error windows of page: the route's,
+// widened by the response's own Cache-Control directives (RFC 5861) when the
+// route takes its TTL from the response.
+struct StaleWindows {
+  std::chrono::milliseconds revalidate;
+  std::chrono::milliseconds if_error;
+};
+
+StaleWindows stale_windows(const Page& page, const CacheOptions& options) noexcept {
+  StaleWindows windows{options.stale_while_revalidate, options.stale_if_error};
+  if (!options.storage.ttl_from_response) {
+    return windows;
+  }
+  for (const Header& header : page.headers) {
+    if (!detail::iequals(header.name, "Cache-Control")) {
+      continue;
+    }
+    if (const auto seconds = cache_control_seconds(header.value, "stale-while-revalidate")) {
+      windows.revalidate = std::max<std::chrono::milliseconds>(windows.revalidate,
+                                                               std::chrono::seconds{*seconds});
+    }
+    if (const auto seconds = cache_control_seconds(header.value, "stale-if-error")) {
+      windows.if_error = std::max<std::chrono::milliseconds>(windows.if_error,
+                                                             std::chrono::seconds{*seconds});
+    }
+  }
+  return windows;
+}
+
 // Background refreshes queued at most in the built-in executor.
 constexpr std::size_t refresh_queue_size = 256;
 
@@ -384,13 +413,14 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     // refreshed in the background. Within stale-if-error, it is a miss with
     // a fallback. Either only for a route that accepts stale pages this old.
     const std::chrono::milliseconds age = -hit.ttl_left;
-    if (options.stale_while_revalidate.count() > 0 && age <= options.stale_while_revalidate) {
+    const StaleWindows windows = stale_windows(*hit.page, options);
+    if (windows.revalidate.count() > 0 && age <= windows.revalidate) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
       lookup.revalidate = true;
       return lookup;
     }
-    if (options.stale_if_error.count() > 0 && age <= options.stale_if_error) {
+    if (windows.if_error.count() > 0 && age <= windows.if_error) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
     }
@@ -751,10 +781,11 @@ void PageCache::store_page(const Request& request, const CacheOptions& options,
     family.clear();  // a policy without families stores pages under none
   }
 
+  const StaleWindows windows = stale_windows(*page, options);
   const Store::PutOptions put_options{
       .family = family.view(),
       .tags = page->tags,
-      .stale_for = std::max(options.stale_if_error, options.stale_while_revalidate)};
+      .stale_for = std::max(windows.revalidate, windows.if_error)};
   if (!store_->put(lookup.key.view(), page, ttl, put_options)) {
     result.decision = StoreDecision::store_declined;
     return;

@@ -108,6 +108,30 @@ TEST_F(StaleIfErrorTest, HugeMaxAgeIsCapped) {
   EXPECT_TRUE(cache_.cached({.path = "/forever"}, from_response, render).hit());
 }
 
+// RFC 5861's directives in the response's own Cache-Control, read when the
+// route takes its TTL from the response.
+TEST_F(StaleIfErrorTest, ResponseDirectiveGrantsStaleIfError) {
+  const CacheOptions from_response{.storage = {.ttl_from_response = true}};
+  const auto render = [] {
+    return Page{.headers = {{"Cache-Control", "max-age=10, stale-if-error=60"}}, .body = "v1"};
+  };
+  ASSERT_EQ(cache_.cached({.path = "/r"}, from_response, render).outcome,
+            CacheOutcome::miss_stored);
+  clock_->advance(seconds{15});
+
+  const CacheResult result = cache_.cached({.path = "/r"}, from_response, []() -> Page {
+    throw std::runtime_error("database down");
+  });
+  EXPECT_EQ(result.outcome, CacheOutcome::stale);
+  EXPECT_EQ(result.page->body, "v1");
+
+  const CacheOptions route_ttl{.ttl = seconds{10}};
+  EXPECT_THROW(cache_.cached({.path = "/r"}, route_ttl,
+                             []() -> Page { throw std::runtime_error("down"); }),
+               std::runtime_error)
+      << "without ttl_from_response the directive is not read";
+}
+
 TEST_F(StaleIfErrorTest, StaleEntryIsNotAHit) {
   serve(options_, 200);
   clock_->advance(seconds{10});
@@ -227,6 +251,20 @@ TEST_F(StaleWhileRevalidateTest, HeadDoesNotStartRefresh) {
   EXPECT_EQ(head.outcome, CacheOutcome::stale_revalidating);
   EXPECT_TRUE(queued_.empty());
   serve("v2");
+  EXPECT_EQ(queued_.size(), 1U);
+}
+
+TEST_F(StaleWhileRevalidateTest, ResponseDirectiveGrantsRevalidation) {
+  const CacheOptions from_response{.storage = {.ttl_from_response = true}};
+  const auto render = [] {
+    return Page{.headers = {{"Cache-Control", "max-age=10, stale-while-revalidate=30"}},
+                .body = "v1"};
+  };
+  ASSERT_EQ(cache_.cached({.path = "/r"}, from_response, render).outcome,
+            CacheOutcome::miss_stored);
+  clock_->advance(seconds{12});
+  const CacheResult stale = cache_.cached({.path = "/r"}, from_response, render);
+  EXPECT_EQ(stale.outcome, CacheOutcome::stale_revalidating);
   EXPECT_EQ(queued_.size(), 1U);
 }
 

@@ -55,7 +55,9 @@ struct StorageRules {
   bool allow_authorization = false;
 
   // Takes the TTL from the response's Cache-Control, s-maxage before max-age
-  // (RFC 9111 section 5.2.2), instead of the route's TTL when one is present.
+  // (RFC 9111 section 5.2.2), instead of the route's TTL when one is present,
+  // and lets the response's stale-while-revalidate and stale-if-error
+  // directives (RFC 5861) widen the route's stale windows.
   bool ttl_from_response = false;
 
   // Bodies larger than this are not stored. 1 MiB keeps a few outsized pages
