@@ -75,9 +75,10 @@ bool vary_is_covered(const Page& page, const std::vector<std::string>& covered) 
       if (name.empty()) {
         continue;
       }
-      ok = name != "*" && std::any_of(covered.begin(), covered.end(), [&](const std::string& header) {
-             return detail::iequals(header, name);
-           });
+      // "*" is covered only when the route lists "*" itself.
+      ok = std::any_of(covered.begin(), covered.end(), [&](const std::string& header) {
+        return detail::iequals(header, name);
+      });
     }
   });
   return ok;
@@ -182,7 +183,9 @@ std::chrono::milliseconds storage_ttl(const Page& page, const StorageRules& rule
 
 StoreDecision decide_storage(const Request& request, const Page& page,
                              const StorageRules& rules) noexcept {
-  if (request.method != "GET") {
+  if (request.method != "GET" &&
+      std::find(rules.extra_methods.begin(), rules.extra_methods.end(), request.method) ==
+          rules.extra_methods.end()) {
     return StoreDecision::refuse_method;
   }
   if (page.status != 200 && find_status(rules, page.status) == nullptr) {
@@ -192,7 +195,7 @@ StoreDecision decide_storage(const Request& request, const Page& page,
     return StoreDecision::refuse_set_cookie;
   }
   if ((any_cache_control(page, "private") && !rules.allow_private) ||
-      any_cache_control(page, "no-store") ||
+      (any_cache_control(page, "no-store") && !rules.allow_no_store) ||
       (any_cache_control(page, "no-cache") && !rules.allow_no_cache)) {
     return StoreDecision::refuse_cache_control;
   }

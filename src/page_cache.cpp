@@ -96,8 +96,10 @@ StaleWindows stale_windows(const Page& page, const CacheOptions& options) noexce
 // Background refreshes queued at most in the built-in executor.
 constexpr std::size_t refresh_queue_size = 256;
 
-bool is_lookup_method(std::string_view method) noexcept {
-  return method == "GET" || method == "HEAD";
+bool is_lookup_method(std::string_view method, const StorageRules& rules) noexcept {
+  return method == "GET" || method == "HEAD" ||
+         std::find(rules.extra_methods.begin(), rules.extra_methods.end(), method) !=
+             rules.extra_methods.end();
 }
 
 std::shared_ptr<const Page> without_set_cookie(const Page& page) {
@@ -373,7 +375,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   lookup.audience = request.viewer.audience;
   detail::AudienceCounters& route_counters = lookup.route->of(lookup.audience);
 
-  if (!is_lookup_method(request.method)) {
+  if (!is_lookup_method(request.method, options.storage)) {
     lookup.result.outcome = CacheOutcome::bypass_method;
     route_counters.bypassed_method.fetch_add(1, std::memory_order_relaxed);
     metrics_->emit({.kind = CacheEventKind::bypass,
@@ -390,6 +392,15 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     return lookup;
   }
 
+  // An extra method (StorageRules::extra_methods) gets its own entries: the
+  // key is prefixed with the method and ':', which no method token and no
+  // key of the default policy (always "view/...") contains at that place, so
+  // a POST page is never served to a GET of the same URL.
+  const bool extra_method = request.method != "GET" && request.method != "HEAD";
+  if (extra_method) {
+    lookup.key.append(request.method);
+    lookup.key.push_back(':');
+  }
   const KeyStatus status = policy.append_key(request, lookup.key);
   if (status == KeyStatus::ok && expose_key_) {
     lookup.result.key = std::string{lookup.key.view()};

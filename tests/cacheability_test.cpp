@@ -126,6 +126,23 @@ TEST(DecideStorage, SetCookieMayBeStripped) {
             StoreDecision::store);
 }
 
+TEST(DecideStorage, RemainingRulesMayBeRelaxed) {
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Vary", "*"}}),
+                           {.covered_vary_headers = {"*"}}),
+            StoreDecision::store);
+  EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Cache-Control", "no-store"}}),
+                           {.allow_no_store = true}),
+            StoreDecision::store);
+
+  const Request post{.method = "POST", .path = "/graphql"};
+  EXPECT_EQ(decide_storage(post, page_with(200, {})), StoreDecision::refuse_method);
+  EXPECT_EQ(decide_storage(post, page_with(200, {}), {.extra_methods = {"POST"}}),
+            StoreDecision::store);
+  const Request put{.method = "PUT", .path = "/graphql"};
+  EXPECT_EQ(decide_storage(put, page_with(200, {}), {.extra_methods = {"POST"}}),
+            StoreDecision::refuse_method);
+}
+
 TEST(DecideStorage, PrivateAndAuthorizationMayBeAllowed) {
   EXPECT_EQ(decide_storage(get_home, page_with(200, {{"Cache-Control", "private"}}),
                            {.allow_private = true}),

@@ -274,6 +274,21 @@ TEST_F(PageCacheTest, RouteJitterShortensTtl) {
   EXPECT_GT(ttls.size(), 20U);
 }
 
+TEST_F(PageCacheTest, ExtraMethodIsLookedUpAndStored) {
+  const CacheOptions options{.ttl = seconds{60}, .storage = {.extra_methods = {"POST"}}};
+  const Request post{.method = "POST", .path = "/graphql", .query = "id=7"};
+  EXPECT_EQ(cache_.cached(post, options, [] { return Page{.body = "result"}; }).outcome,
+            CacheOutcome::miss_stored);
+  EXPECT_TRUE(cache_.cached(post, options, [] { return Page{}; }).hit());
+  EXPECT_TRUE(store_->get("POST:view//graphql/anon?id=7"));
+  const Request get{.method = "GET", .path = "/graphql", .query = "id=7"};
+  EXPECT_EQ(cache_.cached(get, options, [] { return Page{.body = "get"}; }).page->body, "get")
+      << "GET never receives the POST page";
+  EXPECT_EQ(cache_.cached(post, options_, [] { return Page{}; }).outcome,
+            CacheOutcome::bypass_method)
+      << "a route without the override still bypasses POST";
+}
+
 TEST(PageCacheOptions, NullStoreThrows) {
   EXPECT_THROW(PageCache{nullptr}, std::invalid_argument);
 }

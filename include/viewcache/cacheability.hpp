@@ -32,9 +32,21 @@ struct StorageRules {
 
   // Request headers that the route's key covers, through vary dimensions
   // the application resolves (case-insensitive). A response whose Vary field
-  // names any other header, or is "*", is not stored, because its key would
-  // serve it to requests it was not made for.
+  // names any other header is not stored, because its key would serve it to
+  // requests it was not made for. "Vary: *" is stored only when this list
+  // holds "*", a claim that the key covers everything the page depends on.
   std::vector<std::string> covered_vary_headers;
+
+  // Methods besides GET whose responses are stored, such as "POST" for an
+  // API that sends read-only queries in the URL. The key policy never sees a
+  // request body, so list a method only when its body cannot change the page.
+  // Such requests are also looked up.
+  std::vector<std::string> extra_methods;
+
+  // Stores pages marked Cache-Control: no-store, against RFC 9111, for an
+  // application that marks pages no-store only for browsers and knows its
+  // keys are right. Off by default.
+  bool allow_no_store = false;
 
   // Stores pages whose Cache-Control says no-cache. Off by default because
   // no-cache asks for revalidation before every reuse, which a page cache
