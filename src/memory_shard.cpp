@@ -43,6 +43,7 @@ Store::Hit MemoryShard::get(const HashedKey& key) {
   const bool found = position != table_.end();
   if (found && (*position)->expires_at <= now) {
     ++evicted_expired_;
+    count_label_eviction(**position, false);
     remove_locked(position);
     policy_.record_access(key.hash, false);
     ++misses_;
@@ -106,6 +107,15 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
   table_.insert(std::move(entry));
   expiry_.insert(inserted);
   index_locked(inserted, indexes);
+  if (!indexes.label.empty()) {
+    auto label = labels_.find(indexes.label);
+    if (label == labels_.end()) {
+      label = labels_.emplace(std::string{indexes.label}, LabelCounters{}).first;
+    }
+    inserted.label = &label->second;
+    ++inserted.label->entries;
+    inserted.label->bytes += inserted.weight;
+  }
   ++inserts_;
 
   Victims victims;
@@ -115,6 +125,7 @@ bool MemoryShard::put(const HashedKey& key, std::shared_ptr<const Page> page,
     auto& evicted = static_cast<MemoryEntry&>(*victim);
     kept = kept && &evicted != &inserted;
     ++evicted_capacity_;
+    count_label_eviction(evicted, true);
     expiry_.erase(expiry_.iterator_to(evicted));
     unindex_locked(evicted);
     table_.erase(table_.find(HashedKey{evicted.key, evicted.hash}));
@@ -205,7 +216,38 @@ void MemoryShard::index_locked(MemoryEntry& entry, const EntryIndexes& indexes) 
 
 // Unlinks entry from every group it is in and frees the groups it leaves
 // empty, so no index ever points to a removed entry.
+void MemoryShard::add_labels_to(
+    std::map<std::string, MemoryStore::LabelStats, std::less<>>& labels) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, counters] : labels_) {
+    MemoryStore::LabelStats& stats = labels[name];
+    stats.label = name;
+    stats.entries += counters.entries;
+    stats.bytes += counters.bytes;
+    stats.evicted_capacity += counters.evicted_capacity;
+    stats.evicted_expired += counters.evicted_expired;
+  }
+}
+
+void MemoryShard::count_label_eviction(const MemoryEntry& entry, bool capacity) noexcept {
+  if (entry.label == nullptr) {
+    return;
+  }
+  if (capacity) {
+    ++entry.label->evicted_capacity;
+  } else {
+    ++entry.label->evicted_expired;
+  }
+}
+
+// Every removal path unlinks the entry here, so this is where its label's
+// entry and byte counts go down.
 void MemoryShard::unindex_locked(MemoryEntry& entry) noexcept {
+  if (entry.label != nullptr) {
+    --entry.label->entries;
+    entry.label->bytes -= entry.weight;
+    entry.label = nullptr;
+  }
   const auto unlink = [](Index& index, IndexLink& member) noexcept {
     IndexGroup* const group = member.group;
     if (group == nullptr) {
@@ -254,6 +296,7 @@ void MemoryShard::reclaim_expired_locked(Clock::time_point now) {
       return;
     }
     ++evicted_expired_;
+    count_label_eviction(oldest, false);
     remove_entry_locked(oldest);
   }
 }

@@ -10,6 +10,7 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -73,6 +74,14 @@ struct StringHash {
 // Node-based, so a group's address is stable while entries link to it.
 using Index = std::unordered_map<std::string, IndexGroup, StringHash, std::equal_to<>>;
 
+// The counters of one StorePutOptions::label in one shard.
+struct LabelCounters {
+  std::size_t entries = 0;
+  std::size_t bytes = 0;
+  std::uint64_t evicted_capacity = 0;
+  std::uint64_t evicted_expired = 0;
+};
+
 struct MemoryEntry : PolicyNode, ExpiryHook {
   std::string key;
   std::shared_ptr<const Page> page;
@@ -80,6 +89,7 @@ struct MemoryEntry : PolicyNode, ExpiryHook {
   Clock::time_point expires_at;   // fresh_until plus PutOptions::stale_for
   IndexLink family;
   std::vector<IndexLink> tags;  // sized once before linking, never resized
+  LabelCounters* label = nullptr;  // owned by the shard; nullptr for no label
 };
 
 // The names put() indexes an entry under: a family (empty for none) and
@@ -88,6 +98,7 @@ struct EntryIndexes {
   std::string_view family;
   std::span<const std::string_view> tags;
   std::chrono::milliseconds stale_for{0};  // kept this long after the TTL
+  std::string_view label;
 };
 
 class MemoryShard {
@@ -107,6 +118,7 @@ class MemoryShard {
   std::size_t erase_tag(std::string_view tag);
   void clear();
   void add_to(MemoryStore::Stats& stats) const;
+  void add_labels_to(std::map<std::string, MemoryStore::LabelStats, std::less<>>& labels) const;
 
  private:
   // The table stores owning pointers and hashes an entry by its cached hash,
@@ -145,6 +157,7 @@ class MemoryShard {
                                  boost::intrusive::key_of_value<ExpiresAt>>;
 
   void remove_locked(Table::iterator position);
+  static void count_label_eviction(const MemoryEntry& entry, bool capacity) noexcept;
   void remove_entry_locked(MemoryEntry& entry);
   void index_locked(MemoryEntry& entry, const EntryIndexes& indexes);
   void unindex_locked(MemoryEntry& entry) noexcept;
@@ -164,6 +177,10 @@ class MemoryShard {
   ExpiryIndex expiry_;
   Index families_;
   Index tags_;
+
+  // Counters per label. A node map, so entries can point into it; labels are
+  // few and never removed.
+  std::map<std::string, LabelCounters, std::less<>> labels_;
 
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <map>
 #include <random>
 #include <stdexcept>
 
@@ -132,7 +133,8 @@ bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
                                     {.family = options.family,
                                      .tags = tags,
                                      .stale_for = std::max(options.stale_for,
-                                                           std::chrono::milliseconds{0})});
+                                                           std::chrono::milliseconds{0}),
+                                     .label = options.label});
 }
 
 bool MemoryStore::erase(std::string_view key) {
@@ -160,6 +162,19 @@ void MemoryStore::clear() {
   for (const auto& shard : shards_) {
     shard->clear();
   }
+}
+
+std::vector<MemoryStore::LabelStats> MemoryStore::label_stats() const {
+  std::map<std::string, LabelStats, std::less<>> merged;
+  for (const auto& shard : shards_) {
+    shard->add_labels_to(merged);
+  }
+  std::vector<LabelStats> labels;
+  labels.reserve(merged.size());
+  for (auto& [name, stats] : merged) {
+    labels.push_back(std::move(stats));
+  }
+  return labels;
 }
 
 MemoryStore::Stats MemoryStore::stats() const {

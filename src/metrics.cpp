@@ -112,6 +112,80 @@ constexpr std::array<Audience, 2> audiences{Audience::anonymous, Audience::signe
 
 }  // namespace
 
+namespace {
+
+// Adds the store's per-label counts to the routes they belong to. PageCache
+// labels entries "<route>|<audience>"; the audience follows the last '|'.
+void add_store_labels(const std::vector<MemoryStore::LabelStats>& labels,
+                      MetricsSnapshot& snapshot) {
+  for (const MemoryStore::LabelStats& label : labels) {
+    const std::size_t bar = label.label.rfind('|');
+    if (bar == std::string::npos) {
+      continue;
+    }
+    const std::string_view route = std::string_view{label.label}.substr(0, bar);
+    const Audience audience = std::string_view{label.label}.substr(bar + 1) == "auth"
+                                  ? Audience::signed_in
+                                  : Audience::anonymous;
+    for (RouteStats& stats : snapshot.routes) {
+      if (stats.route == route) {
+        AudienceStats& counts = stats.audiences[static_cast<std::size_t>(audience)];
+        counts.store_entries += label.entries;
+        counts.store_bytes += label.bytes;
+        counts.evicted_capacity += label.evicted_capacity;
+        counts.evicted_expired += label.evicted_expired;
+      }
+    }
+  }
+}
+
+// The per-route store series, written only for a MemoryStore. Each metric's
+// samples follow its own HELP and TYPE lines, as the text format requires.
+void write_store_series(const MetricsSnapshot& snapshot, std::string& out) {
+  if (!snapshot.store) {
+    return;
+  }
+  struct Series {
+    std::string_view name;
+    std::string_view type;
+    std::string_view help;
+    std::uint64_t AudienceStats::*value;
+    std::string_view reason;  // empty: no reason label
+  };
+  constexpr std::array<Series, 4> series{{
+      {"viewcache_route_store_entries", "gauge", "Entries in the store, by route and audience.",
+       &AudienceStats::store_entries, ""},
+      {"viewcache_route_store_bytes", "gauge",
+       "Bytes charged to the store's budget, by route and audience.",
+       &AudienceStats::store_bytes, ""},
+      {"viewcache_route_evictions_total", "counter",
+       "Entries the store removed, by route, audience and reason: capacity or expired.",
+       &AudienceStats::evicted_capacity, "capacity"},
+      {"viewcache_route_evictions_total", "counter", "", &AudienceStats::evicted_expired,
+       "expired"},
+  }};
+  for (const Series& metric : series) {
+    if (!metric.help.empty()) {
+      append_header(out, metric.name, metric.type, metric.help);
+    }
+    for (const RouteStats& route : snapshot.routes) {
+      for (const Audience audience : {Audience::anonymous, Audience::signed_in}) {
+        const std::string_view label = to_label(audience);
+        const std::uint64_t value = route.of(audience).*metric.value;
+        if (metric.reason.empty()) {
+          append_sample(out, metric.name, {{"route", route.route}, {"audience", label}}, value);
+        } else {
+          append_sample(out, metric.name,
+                        {{"route", route.route}, {"audience", label}, {"reason", metric.reason}},
+                        value);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 MetricsSnapshot metrics_snapshot(const PageCache& cache) {
   MetricsSnapshot snapshot{.totals = cache.stats(),
                            .event_hook_errors = cache.metrics_->event_hook_errors.load(
@@ -130,6 +204,7 @@ MetricsSnapshot metrics_snapshot(const PageCache& cache) {
 
   if (const auto* memory_store = dynamic_cast<const MemoryStore*>(&cache.store())) {
     snapshot.store = memory_store->stats();
+    add_store_labels(memory_store->label_stats(), snapshot);
   }
   return snapshot;
 }
@@ -206,6 +281,7 @@ void write_prometheus(const MetricsSnapshot& snapshot, std::string& out) {
                 store.evicted_capacity);
   append_sample(out, "viewcache_store_evictions_total", {{"reason", "expired"}},
                 store.evicted_expired);
+  write_store_series(snapshot, out);
 }
 
 void write_prometheus(const PageCache& cache, std::string& out) {

@@ -793,10 +793,13 @@ void PageCache::store_page(const Request& request, const CacheOptions& options,
   }
 
   const StaleWindows windows = stale_windows(*page, options);
+  const std::string label =
+      fmt::format("{}|{}", lookup.route->name, to_label(lookup.audience));
   const Store::PutOptions put_options{
       .family = family.view(),
       .tags = page->tags,
-      .stale_for = std::max(windows.revalidate, windows.if_error)};
+      .stale_for = std::max(windows.revalidate, windows.if_error),
+      .label = label};
   if (!store_->put(lookup.key.view(), page, ttl, put_options)) {
     result.decision = StoreDecision::store_declined;
     return;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <array>
 #include <map>
 #include <random>
 #include <set>
@@ -295,6 +296,60 @@ TEST(MemoryStoreConcurrency, ThreadsAgreeWithModel) {
   }
 
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
+}  // namespace viewcache
+
+namespace viewcache {
+namespace {
+
+// Per-label counts stay equal to the store's totals through puts, evictions,
+// expiry, replacement, invalidation and clear.
+TEST(MemoryStoreLabels, CountsMatchTotals) {
+  auto clock = std::make_shared<ManualClock>();
+  MemoryStore store({.max_bytes = 256 * 1024, .shards = 4, .clock = clock, .hash_seed = 3});
+  std::mt19937 random(5);
+  std::uniform_int_distribution<int> key(0, 400);
+  std::uniform_int_distribution<int> label(0, 2);
+  std::uniform_int_distribution<std::size_t> size(100, 3000);
+  const std::array<std::string, 3> labels{"home|anon", "home|auth", "course|anon"};
+
+  for (int i = 0; i < 5000; ++i) {
+    const std::string name = "k" + std::to_string(key(random));
+    auto page = std::make_shared<Page>();
+    page->body.assign(size(random), 'x');
+    const std::string tag = "t" + std::to_string(i % 7);
+    page->tags = {tag};
+    store.put(name, page, std::chrono::seconds{5 + i % 20},
+              {.family = name, .tags = page->tags, .label = labels[static_cast<std::size_t>(label(random))]});
+    if (i % 50 == 0) clock->advance(std::chrono::seconds{3});
+    if (i % 333 == 0) store.erase_tag("t3");
+
+    const MemoryStore::Stats totals = store.stats();
+    std::size_t entries = 0;
+    std::size_t bytes = 0;
+    for (const MemoryStore::LabelStats& stats : store.label_stats()) {
+      entries += stats.entries;
+      bytes += stats.bytes;
+    }
+    ASSERT_EQ(entries, totals.entries) << "after put " << i;
+    ASSERT_EQ(bytes, totals.bytes) << "after put " << i;
+  }
+
+  std::uint64_t evicted = 0;
+  for (const MemoryStore::LabelStats& stats : store.label_stats()) {
+    evicted += stats.evicted_capacity + stats.evicted_expired;
+  }
+  const MemoryStore::Stats totals = store.stats();
+  EXPECT_EQ(evicted, totals.evicted_capacity + totals.evicted_expired);
+  EXPECT_GT(totals.evicted_capacity, 0U);
+
+  store.clear();
+  for (const MemoryStore::LabelStats& stats : store.label_stats()) {
+    EXPECT_EQ(stats.entries, 0U) << stats.label;
+    EXPECT_EQ(stats.bytes, 0U) << stats.label;
+  }
 }
 
 }  // namespace

@@ -614,5 +614,42 @@ TEST(Metrics, ConcurrentCountsAddUp) {
   EXPECT_EQ(hits, snapshot.totals.hits);
 }
 
+TEST(Metrics, StoreBytesAndEvictionsPerRoute) {
+  auto store = std::make_shared<MemoryStore>(MemoryStore::Options{.max_bytes = 64 * 1024, .shards = 1});
+  PageCache cache{store};
+  for (int i = 0; i < 200; ++i) {
+    const std::string path = "/course/" + std::to_string(i);
+    cache.cached({.path = path}, {.route = "course"},
+                 [] { return Page{.body = std::string(2000, 'x')}; });
+  }
+  cache.cached({.path = "/home", .viewer = Viewer::signed_in("u")}, {.route = "home"},
+               [] { return Page{.body = "home"}; });
+
+  const MetricsSnapshot snapshot = metrics_snapshot(cache);
+  std::uint64_t bytes = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t evicted = 0;
+  for (const RouteStats& route : snapshot.routes) {
+    for (const Audience audience : {Audience::anonymous, Audience::signed_in}) {
+      bytes += route.of(audience).store_bytes;
+      entries += route.of(audience).store_entries;
+      evicted += route.of(audience).evicted_capacity;
+    }
+  }
+  ASSERT_TRUE(snapshot.store.has_value());
+  EXPECT_EQ(bytes, snapshot.store->bytes);
+  EXPECT_EQ(entries, snapshot.store->entries);
+  EXPECT_EQ(evicted, snapshot.store->evicted_capacity);
+  EXPECT_GT(evicted, 0U);
+
+  std::string text;
+  write_prometheus(cache, text);
+  EXPECT_NE(text.find(R"(viewcache_route_store_entries{route="home",audience="auth"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(viewcache_route_evictions_total{route="course",audience="anon",reason="capacity"})"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace viewcache

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -101,6 +102,19 @@ class MemoryStore final : public Store {
   // each entry is charged for a whole one, so the budget is kept even when no
   // two entries share a name. The entry weight is therefore an upper bound.
   static const std::size_t index_overhead;
+
+  // Bytes and evictions of the entries put with one StorePutOptions::label.
+  struct LabelStats {
+    std::string label;
+    std::size_t entries = 0;
+    std::size_t bytes = 0;
+    std::uint64_t evicted_capacity = 0;
+    std::uint64_t evicted_expired = 0;
+  };
+
+  // Returns the counters of every label seen so far, summed over shards and
+  // sorted by label. Locks every shard, one at a time.
+  [[nodiscard]] std::vector<LabelStats> label_stats() const;
 
   // Returns the seeded hash of key, as this store computes it.
   [[nodiscard]] std::uint64_t hash(std::string_view key) const noexcept;

@@ -40,6 +40,14 @@ struct AudienceStats {
   std::uint64_t render_errors = 0;
   std::uint64_t wait_timeouts = 0;
 
+  // From a MemoryStore: the entries this route and audience have in the
+  // store, the bytes charged for them, and how many it evicted (zero for a
+  // store of another type).
+  std::uint64_t store_entries = 0;
+  std::uint64_t store_bytes = 0;
+  std::uint64_t evicted_capacity = 0;
+  std::uint64_t evicted_expired = 0;
+
   // Rendered pages not stored, by reason (index: StoreDecision).
   std::array<std::uint64_t, store_decision_count> refused{};
 

@@ -29,6 +29,11 @@ struct StorePutOptions {
   // How long the store keeps the page after its TTL, returned by get() as
   // stale, so a failed render can fall back to it (stale-if-error).
   std::chrono::milliseconds stale_for{0};
+
+  // A short, low-cardinality label (PageCache passes route and audience)
+  // under which a store that counts per label adds the entry's bytes and
+  // evictions. Empty for none.
+  std::string_view label;
 };
 
 class Store {
