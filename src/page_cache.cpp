@@ -386,7 +386,9 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   }
 
   const CacheKeyPolicy& policy = policy_for(options);
-  if (leaks_->contains(options.route, &policy)) {
+  // Only signed-in readers' variants were audited, so only they are held
+  // back; the anonymous variant names no reader and stays cached.
+  if (request.viewer.audience == Audience::signed_in && leaks_->contains(options.route, &policy)) {
     lookup.result.outcome = CacheOutcome::bypass_leak;
     route_counters.bypassed_leak.fetch_add(1, std::memory_order_relaxed);
     return lookup;

@@ -130,6 +130,12 @@ TEST_F(HolePunchingTest, LeakGuardCatchesMisKeyedRoute) {
   EXPECT_EQ(later.cache_status(), "viewcache; fwd=bypass; fwd-status=200; detail=leak-guard");
   EXPECT_EQ(later.page->body, "<h1>Courses of alice</h1>");
 
+  // The anonymous variant names nobody and is still served from the store.
+  const Request anonymous{.path = "/dashboard"};
+  EXPECT_EQ(cache_.cached(anonymous, mis_keyed, render_for("anonymous")).outcome,
+            CacheOutcome::miss_stored);
+  EXPECT_TRUE(cache_.cached(anonymous, mis_keyed, render_for("anonymous")).hit());
+
   // With a per-user key the route is cached again.
   const CacheOptions per_user{
       .route = "dashboard",
