@@ -189,15 +189,18 @@ class PageCache::LeakRegistry {
     });
   }
 
-  void add(std::string_view route, const CacheKeyPolicy* policy) {
+  // Returns true when the route was not listed yet, so that concurrent
+  // audits that find the same leak report it once.
+  bool add(std::string_view route, const CacheKeyPolicy* policy) {
     std::lock_guard lock(mutex_);
     for (const Entry& entry : entries_) {
       if (entry.route == route && entry.policy == policy) {
-        return;
+        return false;
       }
     }
     entries_.push_back({std::string{route}, policy});
     count_.store(entries_.size(), std::memory_order_release);
+    return true;
   }
 
   [[nodiscard]] std::vector<std::string> routes() const {
@@ -427,6 +430,10 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     // a fallback. Either only for a route that accepts stale pages this old.
     const std::chrono::milliseconds age = -hit.ttl_left;
     const StaleWindows windows = stale_windows(*hit.page, options);
+    // NOTE: stale pages are not audited by the leak guard, because a fresh
+    // render may differ from a stale page for good reason. A mis-keyed route
+    // is caught by the audits of its fresh hits, and from then on its
+    // signed-in readers get no stored page, stale ones included.
     if (windows.revalidate.count() > 0 && age <= windows.revalidate) {
       lookup.stale = std::move(hit.page);
       lookup.stale_ttl = hit.ttl_left;
@@ -766,12 +773,13 @@ CacheResult PageCache::audit_hit(const CacheOptions& options, Lookup& lookup,
     return stored;
   }
 
-  counters_->leaks.fetch_add(1, std::memory_order_relaxed);
-  leaks_->add(options.route, &policy_for(options));
-  metrics_->emit({.kind = CacheEventKind::leak,
-                  .route = lookup.route->name,
-                  .audience = lookup.audience,
-                  .key = lookup.key.view()});
+  if (leaks_->add(options.route, &policy_for(options))) {
+    counters_->leaks.fetch_add(1, std::memory_order_relaxed);
+    metrics_->emit({.kind = CacheEventKind::leak,
+                    .route = lookup.route->name,
+                    .audience = lookup.audience,
+                    .key = lookup.key.view()});
+  }
   CacheResult result;
   result.page = std::make_shared<const Page>(std::move(*fresh));
   result.outcome = CacheOutcome::bypass_leak;

@@ -203,6 +203,52 @@ TEST(LeakGuardEvents, CollapsedWaiterIsAudited) {
   EXPECT_EQ(cache.stats().leaks, 1U);
 }
 
+// Three waiters find the same leak at once; it is counted and reported once.
+TEST(LeakGuardEvents, ConcurrentFindingsReportOnce) {
+  std::atomic<int> reports{0};
+  PageCache cache{std::make_shared<MemoryStore>(),
+                  PageCache::Options{.on_event = [&reports](const CacheEvent& event) {
+                    if (event.kind == CacheEventKind::leak) {
+                      ++reports;
+                    }
+                  }}};
+  const CacheOptions mis_keyed{.route = "dashboard", .leak_guard_sample = 1.0};
+  std::atomic<bool> leader_rendering{false};
+
+  std::thread leader([&] {
+    const Request request{.path = "/dashboard", .viewer = Viewer::signed_in("alice")};
+    (void)cache.cached(request, mis_keyed, [&] {
+      leader_rendering = true;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+      while (cache.stats().waiting < 3 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      return Page{.body = "alice"};
+    });
+  });
+  while (!leader_rendering) {
+    std::this_thread::yield();
+  }
+  std::vector<std::thread> waiters;
+  std::atomic<int> wrong{0};
+  for (const char* user : {"bob", "carol", "dave"}) {
+    waiters.emplace_back([&, user] {
+      const Request request{.path = "/dashboard", .viewer = Viewer::signed_in(user)};
+      const CacheResult result =
+          cache.cached(request, mis_keyed, [user] { return Page{.body = user}; });
+      if (result.page->body != user) {
+        ++wrong;
+      }
+    });
+  }
+  for (auto& waiter : waiters) waiter.join();
+  leader.join();
+
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(cache.stats().leaks, 1U);
+  EXPECT_EQ(reports.load(), 1);
+}
+
 TEST_F(HolePunchingTest, LeakGuardPassesSlottedPage) {
   const CacheOptions options{.route = "home", .leak_guard_sample = 1.0};
   for (const char* user : {"alice", "bob", "carol"}) {
