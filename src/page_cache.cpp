@@ -238,6 +238,14 @@ bool sampled(double probability) noexcept {
   return std::uniform_real_distribution<double>{0.0, 1.0}(generator) < probability;
 }
 
+// Decides whether the leak guard audits this request's page. Only a shared
+// variant read by a signed-in reader can carry another user's data.
+bool leak_audit_due(const Request& request, const CacheKeyPolicy& policy,
+                    const CacheOptions& options) noexcept {
+  return request.viewer.audience == Audience::signed_in && !policy.varies_by_user() &&
+         sampled(options.leak_guard_sample);
+}
+
 }  // namespace
 
 namespace {
@@ -397,10 +405,10 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     return lookup;
   }
 
-  // An extra method (StorageRules::extra_methods) gets its own entries: the
-  // key is prefixed with the method and ':', which no method token and no
-  // key of the default policy (always "view/...") contains at that place, so
-  // a POST page is never served to a GET of the same URL.
+  // An extra method (StorageRules::extra_methods) gets entries of its own.
+  // Its key is prefixed with the method and ':'. No method token and no key
+  // of the default policy (always "view/...") has ':' at that place, so a
+  // POST page is never served to a GET of the same URL.
   const bool extra_method = request.method != "GET" && request.method != "HEAD";
   if (extra_method) {
     lookup.key.append(request.method);
@@ -452,9 +460,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
     lookup.result.outcome = CacheOutcome::hit;
     lookup.result.page = std::move(hit.page);
     lookup.result.ttl = hit.ttl_left;
-    // Only shared variants can leak between users.
-    lookup.audit = request.viewer.audience == Audience::signed_in && !policy.varies_by_user() &&
-                   sampled(options.leak_guard_sample);
+    lookup.audit = leak_audit_due(request, policy, options);
     return lookup;
   }
 
@@ -468,8 +474,7 @@ PageCache::Lookup PageCache::look_up(const Request& request, const CacheOptions&
   if (lookup.role == detail::FlightRole::collapsed) {
     route_counters.collapsed.fetch_add(1, std::memory_order_relaxed);
     // The leader's page was rendered for another reader: audit it as a hit.
-    lookup.audit = request.viewer.audience == Audience::signed_in && !policy.varies_by_user() &&
-                   sampled(options.leak_guard_sample);
+    lookup.audit = leak_audit_due(request, policy, options);
   } else if (lookup.role == detail::FlightRole::solo_without_store) {
     route_counters.wait_timeouts.fetch_add(1, std::memory_order_relaxed);
     metrics_->emit({.kind = CacheEventKind::wait_timeout,
@@ -575,7 +580,7 @@ CacheResult PageCache::store_rendered(const Request& request, const CacheOptions
     return result;
   }
 
-  // RFC 5861: a server error from the origin is answered with the stale page.
+  // RFC 5861: a server error from the render is replaced by the stale page.
   if (result.page->status >= 500 && lookup.stale != nullptr) {
     return serve_stale(lookup);
   }
@@ -742,7 +747,7 @@ CacheResult PageCache::revalidate(const Request& request, const CacheOptions& op
     (void)store_rendered(owned, options, refresh, std::move(page));
   };
 
-  claim.reset();  // the task holds the claim from here on
+  claim.reset();  // the task owns the claim from here on
   try {
     executor_(std::move(task));
   } catch (...) {

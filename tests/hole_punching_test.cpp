@@ -78,7 +78,7 @@ TEST_F(HolePunchingTest, ReadersShareOnePageWithOwnSlots) {
   EXPECT_EQ(stored.page->slots.size(), 1U);
 }
 
-// Many readers at once: none ever sees another reader's slot value.
+// Many readers at once: none ever receives another reader's slot value.
 TEST_F(HolePunchingTest, ConcurrentReadersNeverSeeOthersSlots) {
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
@@ -124,13 +124,13 @@ TEST_F(HolePunchingTest, LeakGuardCatchesMisKeyedRoute) {
   ASSERT_EQ(cache_.leaking_routes().size(), 1U);
   EXPECT_EQ(cache_.leaking_routes()[0], "dashboard");
 
-  // Disabled: every request renders, and nobody gets a stored page.
+  // Disabled: every signed-in request renders and gets no stored page.
   const CacheResult later = cache_.cached(alice, mis_keyed, render_for("alice"));
   EXPECT_EQ(later.outcome, CacheOutcome::bypass_leak);
   EXPECT_EQ(later.cache_status(), "viewcache; fwd=bypass; fwd-status=200; detail=leak-guard");
   EXPECT_EQ(later.page->body, "<h1>Courses of alice</h1>");
 
-  // The anonymous variant names nobody and is still served from the store.
+  // The anonymous variant names no reader and is still served from the store.
   const Request anonymous{.path = "/dashboard"};
   EXPECT_EQ(cache_.cached(anonymous, mis_keyed, render_for("anonymous")).outcome,
             CacheOutcome::miss_stored);

@@ -168,7 +168,7 @@ TEST_F(MemoryStoreTest, JitterShortensTtlWithinBound) {
 }
 
 // Keys chosen to share their low hash bits under one seed, as an attacker
-// who knows an unseeded hash would choose them, spread out under another.
+// with the unseeded hash function would choose them, spread out under another.
 TEST(MemoryStoreHash, SeedDefeatsPrecomputedCollisions) {
   MemoryStore known({.hash_seed = 1});
   MemoryStore other({.hash_seed = 2});

@@ -44,7 +44,7 @@ class SingleFlightTest : public ::testing::Test {
     std::string error;
     // Keeps the exception alive until every thread has joined. Waiters share
     // one exception object, and its reference count lives in libstdc++, which
-    // is not built with ThreadSanitizer; dropping the last reference after the
+    // is not built with ThreadSanitizer. Dropping the last reference after the
     // joins keeps the sanitizer from reporting the count's invisible atomics.
     std::exception_ptr exception;
   };
@@ -171,7 +171,8 @@ TEST_F(SingleFlightTest, WaitersBeyondLimitRenderAlone) {
   const auto outcomes = run_concurrently(4, {.max_waiters = 2}, [&]() -> Page {
     ++renders_;
     if (first.exchange(false)) {
-      EXPECT_TRUE(eventually([&] { return cache_.stats().waiting == 2 && solo_renders == 1; }));
+      EXPECT_TRUE(eventually([&] { return cache_.stats().waiting == 2; }));
+      EXPECT_TRUE(eventually([&] { return solo_renders == 1; }));
       return Page{.body = "leader"};
     }
     ++solo_renders;

@@ -1,5 +1,5 @@
-// Stale-if-error (RFC 5861 section 4): a page kept past its TTL answers for a
-// render that throws or returns a server error. Time moves by a manual clock.
+// Stale-if-error (RFC 5861 section 4): a page kept past its TTL is served in
+// place of a render that throws or returns a server error. Time moves by a manual clock.
 
 #include <gtest/gtest.h>
 
@@ -164,7 +164,7 @@ namespace {
 using std::chrono::seconds;
 
 // Stale-while-revalidate with an executor the test runs by hand, so the
-// refresh happens exactly when the test says.
+// refresh runs exactly when the test calls run_queued().
 class StaleWhileRevalidateTest : public ::testing::Test {
  protected:
   CacheResult serve(std::string body) {

@@ -34,21 +34,21 @@ struct StorageRules {
   // the application resolves (case-insensitive). A response whose Vary field
   // names any other header is not stored, because its key would serve it to
   // requests it was not made for. "Vary: *" is stored only when this list
-  // holds "*", a claim that the key covers everything the page depends on.
+  // contains "*", a claim that the key covers everything the page depends on.
   std::vector<std::string> covered_vary_headers;
 
   // Methods besides GET whose responses are stored, such as "POST" for an
-  // API that sends read-only queries in the URL. The key policy never sees a
+  // API that sends read-only queries in the URL. The key policy never reads a
   // request body, so list a method only when its body cannot change the page.
   // Such requests are also looked up.
   std::vector<std::string> extra_methods;
 
   // Stores pages marked Cache-Control: no-store, against RFC 9111, for an
-  // application that marks pages no-store only for browsers and knows its
+  // application that marks pages no-store only for browsers and is sure its
   // keys are right. Off by default.
   bool allow_no_store = false;
 
-  // Stores pages whose Cache-Control says no-cache. Off by default because
+  // Stores pages whose Cache-Control contains no-cache. Off by default because
   // no-cache asks for revalidation before every reuse, which a page cache
   // cannot do.
   bool allow_no_cache = false;
@@ -59,7 +59,7 @@ struct StorageRules {
 
   // Stores pages marked Cache-Control: private. Only for routes whose key
   // varies by user, where each entry is that user's own, as in a private
-  // cache; on a shared key it would serve one user's page to others.
+  // cache. On a shared key it would serve one user's page to others.
   bool allow_private = false;
 
   // Stores responses to requests with Authorization even without public or
@@ -80,7 +80,7 @@ struct StorageRules {
 // The outcome of the storage decision for one rendered page.
 enum class StoreDecision : std::uint8_t {
   store,
-  // Only GET responses are stored. HEAD may be answered from a GET entry, but
+  // Only GET responses are stored. A HEAD request may be served from a GET entry, but
   // a HEAD render has no body, so it is never stored.
   refuse_method,
   // Only status 200 is stored, and the statuses in extra_statuses.
@@ -137,7 +137,7 @@ inline constexpr std::size_t store_decision_count =
 [[nodiscard]] std::optional<std::int64_t> cache_control_seconds(std::string_view cache_control,
                                                                 std::string_view directive) noexcept;
 
-// Returns true when the Cache-Control value holds directive as a whole
+// Returns true when the Cache-Control value contains directive as a whole
 // directive name (ASCII case-insensitive), with or without an argument:
 // "private" matches "private", "Private" and private="Set-Cookie", but not
 // "no-private".

@@ -24,11 +24,11 @@
 
 namespace viewcache {
 
-// Why a policy built no key for a request. A request without a key is served
+// The reason a policy built no key for a request, or ok. A request without a key is served
 // by rendering it, and its page is never stored.
 enum class KeyStatus : std::uint8_t {
   ok,
-  // The path holds a byte sequence that cannot occur in a path received from
+  // The path contains a byte sequence that cannot occur in a path received from
   // the network, such as a raw '?' or '#', or a '%' not followed by two hex
   // digits. Keying it could make it share a key with a different request.
   invalid_path,

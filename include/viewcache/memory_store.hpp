@@ -47,7 +47,7 @@ class MemoryShard;
 class MemoryStore final : public Store {
  public:
   struct Options {
-    // The maximum bytes all entries may occupy together. 64 MiB holds a few
+    // The maximum bytes all entries may occupy together. 64 MiB fits a few
     // thousand typical pages, a reasonable start for one web process.
     std::size_t max_bytes = std::size_t{64} << 20;
 

@@ -305,7 +305,7 @@ class PageCache {
 
   // cached() with hole punching: after the page is found or rendered, each
   // slot marker in its body is replaced by what fill(slot_name, out) appends
-  // to out, and the result's filled_body (and body()) holds the page for this
+  // to out, and the result's filled_body (and body()) contains the page for this
   // reader. The store keeps the page with its markers, so per-reader content
   // never enters it. Splicing costs about one copy of the body.
   template <typename F, typename Fill>
@@ -396,8 +396,8 @@ class PageCache {
     Audience audience = Audience::anonymous;
   };
 
-  // Renders for a leak-guard audit. An exception is swallowed (and the stored
-  // page served), because the reader's request already has a good answer.
+  // Renders for a leak-guard audit. An exception is swallowed and the stored
+  // page served, because the reader's request already has a good page.
   template <typename F>
   std::optional<Page> render_for_audit(const Lookup& lookup, F& render) const noexcept {
     try {

@@ -21,7 +21,7 @@
 
 namespace viewcache {
 
-// Who is asking for a page, as the key policy sees it.
+// The kind of reader a page is for, as key policies distinguish them.
 enum class Audience : std::uint8_t {
   anonymous,
   signed_in,
@@ -49,7 +49,7 @@ struct Viewer {
   friend constexpr bool operator==(const Viewer&, const Viewer&) = default;
 };
 
-// How the path in a Request is encoded.
+// The encoding of the path in a Request.
 enum class PathForm : std::uint8_t {
   // As the server received it: percent-encoded, so "%2F" and "/" differ.
   received,
@@ -85,7 +85,7 @@ struct Request {
   PathForm path_form = PathForm::received;
 
   // True when the request carries an Authorization header. A response to it
-  // is stored only if it says public or s-maxage (RFC 9111 section 3.5).
+  // is stored only if its Cache-Control contains public or s-maxage (RFC 9111 section 3.5).
   bool has_authorization = false;
 
   // Values for the vary dimensions a route's key policy names. Dimensions the
