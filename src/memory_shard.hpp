@@ -2,7 +2,9 @@
 
 // One shard of MemoryStore: a hash set of entries, the W-TinyLfu eviction
 // policy, an expiry index, and the family and tag indexes, all guarded by one
-// mutex. Every member function locks the mutex itself.
+// mutex. Every member function locks the mutex itself. The store's
+// FrontCache serves most repeated hits without the shard; the shard keeps it
+// consistent (see the invariant in front_cache.hpp).
 
 #include <boost/container_hash/hash.hpp>
 #include <boost/intrusive/list.hpp>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "eviction/w_tinylfu.hpp"
+#include "front_cache.hpp"
 #include "viewcache/memory_store.hpp"
 
 namespace viewcache::detail {
@@ -104,13 +107,17 @@ struct EntryIndexes {
 class MemoryShard {
  public:
   MemoryShard(std::size_t max_bytes, std::size_t expected_entries, const Clock& clock,
-              std::chrono::milliseconds max_jitter, std::uint64_t seed);
+              std::chrono::milliseconds max_jitter, std::uint64_t seed, FrontCache& front);
   ~MemoryShard();
 
   MemoryShard(const MemoryShard&) = delete;
   MemoryShard& operator=(const MemoryShard&) = delete;
 
-  [[nodiscard]] Store::Hit get(const HashedKey& key);
+  [[nodiscard]] Store::Hit get(const HashedKey& key, Clock::time_point now);
+
+  // Tells the eviction policy about hits the front cache served, skipping
+  // those whose entry has left the shard since.
+  void replay_hits(std::span<const BufferedHit> hits);
   bool put(const HashedKey& key, std::shared_ptr<const Page> page, std::chrono::milliseconds ttl,
            std::size_t weight, const EntryIndexes& indexes);
   bool erase(const HashedKey& key);
@@ -131,6 +138,7 @@ class MemoryShard {
       return entry->hash;
     }
     std::size_t operator()(const HashedKey& key) const noexcept { return key.hash; }
+    std::size_t operator()(const BufferedHit& hit) const noexcept { return hit.hash; }
   };
   struct EntryEqual {
     using is_transparent = void;
@@ -143,6 +151,13 @@ class MemoryShard {
     }
     bool operator()(const std::unique_ptr<MemoryEntry>& entry, const HashedKey& key) const noexcept {
       return (*this)(key, entry);
+    }
+    // By address only: a buffered hit's entry may have been freed.
+    bool operator()(const BufferedHit& hit, const std::unique_ptr<MemoryEntry>& entry) const noexcept {
+      return hit.entry == entry.get();
+    }
+    bool operator()(const std::unique_ptr<MemoryEntry>& entry, const BufferedHit& hit) const noexcept {
+      return (*this)(hit, entry);
     }
   };
   using Table = boost::unordered_flat_set<std::unique_ptr<MemoryEntry>, EntryHash, EntryEqual>;
@@ -167,6 +182,7 @@ class MemoryShard {
 
   mutable std::mutex mutex_;
   const Clock& clock_;
+  FrontCache& front_;
   const std::chrono::milliseconds max_jitter_;
   std::uint64_t jitter_state_;
 

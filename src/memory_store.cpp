@@ -9,7 +9,9 @@
 #include <boost/container/small_vector.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <bitset>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -20,6 +22,7 @@ namespace viewcache {
 namespace {
 
 constexpr std::size_t max_shards = 4096;
+constexpr std::size_t max_front_slots = std::size_t{1} << 20;
 
 // The control block that std::make_shared puts in front of a Page: two
 // reference counts and a vtable pointer on the common ABIs. An estimate,
@@ -65,6 +68,13 @@ void validate(const MemoryStore::Options& options) {
         "duration, such as std::chrono::seconds{{5}}",
         options.ttl_jitter.count()));
   }
+  if (options.front_slots > max_front_slots ||
+      (options.front_slots != 0 && !std::has_single_bit(options.front_slots))) {
+    throw std::invalid_argument(fmt::format(
+        "MemoryStore::Options::front_slots is {}; use zero to turn the front tables off or a "
+        "power of two up to {}, such as 4096",
+        options.front_slots, max_front_slots));
+  }
   if (options.max_bytes < options.shards) {
     throw std::invalid_argument(fmt::format(
         "MemoryStore::Options::max_bytes is {}, smaller than shards ({}); "
@@ -92,6 +102,7 @@ MemoryStore::MemoryStore(Options options) : options_(std::move(options)) {
     options_.hash_seed = (std::uint64_t{device()} << 32U) | device() | 1U;
   }
   shard_bits_ = std::countr_zero(options_.shards);
+  front_ = std::make_unique<detail::FrontCache>(options_.front_slots);
 
   const std::size_t shard_bytes = options_.max_bytes / options_.shards;
   const std::size_t expected_entries =
@@ -100,7 +111,7 @@ MemoryStore::MemoryStore(Options options) : options_(std::move(options)) {
   for (std::size_t i = 0; i < options_.shards; ++i) {
     shards_.push_back(std::make_unique<detail::MemoryShard>(
         shard_bytes, expected_entries, *options_.clock, options_.ttl_jitter,
-        options_.hash_seed + i));
+        options_.hash_seed + i, *front_));
   }
 }
 
@@ -108,7 +119,36 @@ MemoryStore::~MemoryStore() = default;
 
 Store::Hit MemoryStore::get(std::string_view key) {
   const detail::HashedKey hashed{key, hash(key)};
-  return shard_for(hashed.hash).get(hashed);
+  const Clock::time_point now = options_.clock->now();
+  detail::HitBatch full;
+  if (Hit hit = front_->get(hashed, now, full)) {
+    if (full.size != 0) {
+      replay(full);
+    }
+    return hit;
+  }
+  return shard_for(hashed.hash).get(hashed, now);
+}
+
+// Hands each shard its share of the batch under one lock, so a replay costs
+// a lock per shard rather than per hit.
+void MemoryStore::replay(const detail::HitBatch& batch) {
+  std::array<detail::BufferedHit, detail::HitBatch::capacity> shard_hits;
+  std::bitset<detail::HitBatch::capacity> done;
+  for (std::size_t first = 0; first < batch.size; ++first) {
+    if (done[first]) {
+      continue;
+    }
+    detail::MemoryShard& shard = shard_for(batch.hits[first].hash);
+    std::size_t count = 0;
+    for (std::size_t i = first; i < batch.size; ++i) {
+      if (!done[i] && &shard_for(batch.hits[i].hash) == &shard) {
+        shard_hits[count++] = batch.hits[i];
+        done.set(i);
+      }
+    }
+    shard.replay_hits({shard_hits.data(), count});
+  }
 }
 
 bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
@@ -182,6 +222,7 @@ MemoryStore::Stats MemoryStore::stats() const {
   for (const auto& shard : shards_) {
     shard->add_to(stats);
   }
+  stats.hits += front_->hits();
   return stats;
 }
 

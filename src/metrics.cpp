@@ -17,7 +17,7 @@ AudienceStats load(const detail::AudienceCounters& counters) noexcept {
   const auto read = [](const detail::Counter& counter) {
     return counter.load(std::memory_order_relaxed);
   };
-  AudienceStats stats{.hits = read(counters.hits),
+  AudienceStats stats{.hits = counters.hits.load(),
                       .misses = read(counters.misses),
                       .stale_served = read(counters.stale_served),
                       .collapsed = read(counters.collapsed),

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "thread_stripe.hpp"
 #include "viewcache/cache_event.hpp"
 #include "viewcache/cacheability.hpp"
 #include "viewcache/request.hpp"
@@ -35,7 +36,8 @@ namespace viewcache::detail {
 using Counter = std::atomic<std::uint64_t>;
 
 struct AudienceCounters {
-  Counter hits{0};
+  // Striped, because every hit adds to it (thread_stripe.hpp).
+  StripedCounter hits;
   Counter misses{0};
   Counter stale_served{0};
   Counter collapsed{0};

@@ -17,6 +17,12 @@
 // returned; they are removed when looked up and, a few at a time, on every put,
 // in order of expiry, without scanning the store.
 //
+// Repeated hits skip the shard: each group of threads keeps a small table of
+// the pages it was served recently, with reference counts of its own, so
+// threads on different cores serve hits without writing to the same cache
+// lines. Erases, replacements and invalidations clear those tables before
+// they return (src/front_cache.hpp).
+//
 // Invalidation is indexed: each shard maps every family and tag to the list
 // of its entries, so erase_family() and erase_tag() lock each shard once and
 // touch only the entries they remove. Entries leave these lists whenever they
@@ -41,7 +47,9 @@
 namespace viewcache {
 
 namespace detail {
+class FrontCache;
 class MemoryShard;
+struct HitBatch;
 }
 
 class MemoryStore final : public Store {
@@ -73,6 +81,13 @@ class MemoryStore final : public Store {
     // frequency sketch before it has seen real pages. It grows with the real
     // entry count either way.
     std::size_t expected_page_bytes = 16 * 1024;
+
+    // Slots of each thread group's front table: a power of two up to 2^20,
+    // or zero to serve every hit from its shard. Each slot takes 40 bytes
+    // once its group first hits, and there are about twice as many groups as
+    // hardware threads, so the default costs 160 KiB per group (640 KiB on a
+    // 2-core machine), outside max_bytes.
+    std::size_t front_slots = 4096;
   };
 
   // A plain snapshot of counters, summed over shards. Taken shard by shard,
@@ -120,8 +135,8 @@ class MemoryStore final : public Store {
   [[nodiscard]] std::uint64_t hash(std::string_view key) const noexcept;
 
   // Throws std::invalid_argument naming the field when shards is not a power
-  // of two in [1, 4096], max_bytes is smaller than shards, or ttl_jitter is
-  // negative.
+  // of two in [1, 4096], max_bytes is smaller than shards, ttl_jitter is
+  // negative, or front_slots is neither zero nor a power of two up to 2^20.
   MemoryStore();
   explicit MemoryStore(Options options);
   ~MemoryStore() override;
@@ -129,7 +144,9 @@ class MemoryStore final : public Store {
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
 
-  // Average O(1); locks one shard. Records the access for the eviction policy.
+  // Average O(1). A repeated hit locks only the calling thread's front
+  // table; other lookups lock one shard. Records the access for the eviction
+  // policy, for front-table hits in batches.
   [[nodiscard]] Hit get(std::string_view key) override;
 
   // Average O(1 + tags) plus the evictions it causes; locks one shard.
@@ -157,8 +174,12 @@ class MemoryStore final : public Store {
  private:
   [[nodiscard]] detail::MemoryShard& shard_for(std::uint64_t hash) const noexcept;
 
+  void replay(const detail::HitBatch& batch);
+
   Options options_;
   int shard_bits_ = 0;
+  // Declared before the shards, which clear it when they are destroyed.
+  std::unique_ptr<detail::FrontCache> front_;
   std::vector<std::unique_ptr<detail::MemoryShard>> shards_;
 };
 
