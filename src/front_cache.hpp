@@ -20,7 +20,7 @@
 // Slots are filled by the shard, under its mutex, on a fresh hit, and a shard
 // clears every slot that points to an entry before the entry leaves its table.
 // Both happen under the stripe's mutex too, and lookups hold that mutex, so a
-// lookup never sees a removed entry, and an erase, replacement or
+// lookup never returns a removed entry, and an erase, replacement or
 // invalidation is visible to the next lookup of every thread. Lock order:
 // shard, then stripe.
 //

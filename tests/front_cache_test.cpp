@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/pages.hpp"
 #include "viewcache/memory_store.hpp"
 
 namespace viewcache {
@@ -21,11 +22,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::shared_ptr<const Page> page_of(std::string body) {
-  auto page = std::make_shared<Page>();
-  page->body = std::move(body);
-  return page;
-}
+using test::page_of;
 
 // One long-lived thread that runs the functions it is given, one at a time,
 // so its front table stays warm between the steps of a test.

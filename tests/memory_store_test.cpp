@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/pages.hpp"
 #include "viewcache/memory_store.hpp"
 
 namespace viewcache {
@@ -18,11 +19,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::shared_ptr<const Page> page_of(std::string body) {
-  auto page = std::make_shared<Page>();
-  page->body = std::move(body);
-  return page;
-}
+using test::page_of;
 
 // Returns prefix followed by number zero-padded to eight digits, so that every
 // key of one kind has the same length and charge.
