@@ -7,15 +7,21 @@ Usage:
 Reads two files, by default from build/release/:
   hit-ratio.jsonl  one JSON object per line with at least trace, policy,
                    capacity and hit_ratio, as written by viewcache-sim --json
-                   (scripts/hit-ratio.sh runs it over the traces);
+                   (scripts/hit-ratio.sh runs it over the traces). Optional
+                   fields: capacity_unit, byte_hit_ratio, requests,
+                   distinct_keys, and target_capacity, which
+                   scripts/hit-ratio.sh sets on its target sizes;
   latency.json     Google Benchmark JSON from viewcache_latency_bench
                    (scripts/bench-latency.sh writes it).
 
 and writes into DIR (default docs/img/):
-  hit-ratio-<trace>.png  hit ratio against cache size, one line per policy,
-                         one file per trace (and per capacity unit, entries
-                         or bytes); a trace replayed at one size gets one
-                         bar per policy instead;
+  hit-ratio-<trace>.png  hit ratio in percent against cache size on a log
+                         axis, one line per policy, OPT dashed as the upper
+                         bound and target sizes marked by vertical lines.
+                         One file per trace and capacity unit (entries or
+                         bytes); byte capacities with a byte_hit_ratio get a
+                         second panel for it. A trace replayed at one size
+                         gets one bar per policy instead;
   hit-latency-p50.png    the median latency of a cache hit per contender, on
                          one thread, on a log scale, with p99 marked.
 
@@ -27,6 +33,7 @@ line names /usr/bin/python3 rather than whichever python3 comes first in PATH.
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -58,6 +65,20 @@ TARGET_P50_NS = 150
 
 NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
+# The line style of each policy in the hit-ratio plots, the same in every
+# file. OPT is dashed because it is the upper bound, not a contender.
+POLICY_STYLES = {
+    "viewcache": {"color": "tab:green", "marker": "o", "linewidth": 2.2, "zorder": 3},
+    "caffeine": {"color": "tab:blue", "marker": "D"},
+    # Hollow and larger, so that ARC stays visible where it equals LRU.
+    "arc": {"color": "tab:orange", "marker": "^", "markerfacecolor": "none", "markersize": 8},
+    "lru": {"color": "tab:red", "marker": "s"},
+    "opt": {"color": "black", "marker": "v", "linestyle": "--"},
+}
+LINE_DEFAULTS = {"linewidth": 1.3, "linestyle": "-", "markersize": 5}
+# Markers for policies that POLICY_STYLES does not name.
+SPARE_MARKERS = "PX*h<>"
+
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__,
@@ -81,13 +102,23 @@ def slug(title):
     return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower() or "trace"
 
 
+@dataclasses.dataclass
+class Replay:
+    """The results of one trace at one capacity unit. The two ratio fields
+    map {policy: {capacity: ratio}}."""
+    trace_format: str = ""
+    hit_ratios: dict = dataclasses.field(default_factory=dict)
+    byte_hit_ratios: dict = dataclasses.field(default_factory=dict)
+    target_capacities: set = dataclasses.field(default_factory=set)
+    requests: int | None = None
+    distinct_keys: int | None = None
+
+
 def read_hit_ratios(path):
-    """Return {(trace, unit): {policy: {capacity: hit_ratio}}} and {trace: format}.
-    Capacities in entries and in bytes are kept apart, because they share no
-    axis. A later line for the same trace, policy and capacity replaces an
-    earlier one."""
+    """Return {(trace, unit): Replay}. Capacities in entries and in bytes are
+    kept apart, because they share no axis. A later line for the same trace,
+    policy and capacity replaces an earlier one."""
     results = {}
-    formats = {}
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
@@ -96,41 +127,62 @@ def read_hit_ratios(path):
                 record = json.loads(line)
                 trace, policy = str(record["trace"]), str(record["policy"])
                 capacity, hit_ratio = float(record["capacity"]), float(record["hit_ratio"])
+                byte_hit_ratio = record.get("byte_hit_ratio")
+                if byte_hit_ratio is not None:
+                    byte_hit_ratio = float(byte_hit_ratio)
             except (ValueError, KeyError, TypeError) as error:
                 raise SystemExit(f"plot.py: {path}:{number}: invalid line ({error}); each line "
                                  "must be a JSON object with trace, policy, capacity and hit_ratio")
             unit = str(record.get("capacity_unit", "entries"))
-            results.setdefault((trace, unit), {}).setdefault(policy, {})[capacity] = hit_ratio
-            formats[trace] = str(record.get("format", ""))
-    return results, formats
+            replay = results.setdefault((trace, unit), Replay())
+            replay.trace_format = str(record.get("format", ""))
+            replay.hit_ratios.setdefault(policy, {})[capacity] = hit_ratio
+            if byte_hit_ratio is not None:
+                replay.byte_hit_ratios.setdefault(policy, {})[capacity] = byte_hit_ratio
+            if record.get("target_capacity") is True:
+                replay.target_capacities.add(capacity)
+            replay.requests = record.get("requests", replay.requests)
+            replay.distinct_keys = record.get("distinct_keys", replay.distinct_keys)
+    return results
+
+
+def policy_styles(policies):
+    """Return {policy: matplotlib line keywords}, the fixed style for the
+    known policies and a spare colour and marker for any other."""
+    styles = {}
+    # tab10 colours 5 to 9 (brown, pink, grey, olive, cyan) are the ones
+    # POLICY_STYLES leaves free.
+    spare_colours = plt.get_cmap("tab10").colors[5:]
+    for index, policy in enumerate(sorted(set(policies) - set(POLICY_STYLES))):
+        styles[policy] = {"color": spare_colours[index % len(spare_colours)],
+                          "marker": SPARE_MARKERS[index % len(SPARE_MARKERS)]}
+    for policy in set(policies) & set(POLICY_STYLES):
+        styles[policy] = POLICY_STYLES[policy]
+    return styles
+
+
+def policy_order(policies):
+    """Return the policies in legend order: the known ones in POLICY_STYLES
+    order, then the others alphabetically."""
+    known = [policy for policy in POLICY_STYLES if policy in policies]
+    return known + sorted(set(policies) - set(known))
 
 
 def plot_hit_ratios(path, out_dir):
     """Write one hit-ratio-<trace>.png per trace and capacity unit; return
     the paths written."""
-    results, formats = read_hit_ratios(path)
+    results = read_hit_ratios(path)
     written = []
     used_names = set()
-    # One colour per policy across all files, so a policy looks the same in each.
-    all_policies = sorted({policy for policies in results.values() for policy in policies})
-    palette = plt.get_cmap("tab10").colors
-    colours = {policy: palette[i % len(palette)] for i, policy in enumerate(all_policies)}
+    # Each policy has the same style in every file.
+    styles = policy_styles({policy for replay in results.values() for policy in replay.hit_ratios})
     units_per_trace = {}
     for trace, unit in results:
         units_per_trace[trace] = units_per_trace.get(trace, 0) + 1
 
-    for (trace, unit), policies in sorted(results.items()):
-        figure, axes = plt.subplots(figsize=(7, 4.5))
-        capacities = sorted({c for by_capacity in policies.values() for c in by_capacity})
-        if len(capacities) == 1:
-            draw_policy_bars(axes, policies, format_capacity(capacities[0], unit), colours)
-        else:
-            draw_policy_lines(axes, policies, capacities, unit, colours)
-        title = trace_title(trace, formats.get(trace, ""))
-        axes.set_title(textwrap.fill(f"Hit ratio by cache size: {title}", 70), fontsize=10)
-        axes.set_ylabel("hit ratio (%)")
-        axes.grid(True, alpha=0.3)
-        figure.tight_layout()
+    for (trace, unit), replay in sorted(results.items()):
+        title = trace_title(trace, replay.trace_format)
+        figure = draw_replay(replay, unit, title, styles)
 
         name = slug(title)
         if units_per_trace[trace] > 1:
@@ -145,31 +197,78 @@ def plot_hit_ratios(path, out_dir):
     return written
 
 
-def draw_policy_lines(axes, policies, capacities, unit, colours):
-    """Draw one line per policy over the capacities."""
-    for policy, by_capacity in sorted(policies.items()):
-        points = sorted(by_capacity.items())
+def draw_replay(replay, unit, title, styles):
+    """Return a figure with the hit ratio of one trace and capacity unit, and
+    beside it the byte hit ratio when the capacity is in bytes and the JSON
+    lines contain it."""
+    panels = [("hit ratio", "hit ratio (% of requests)", replay.hit_ratios)]
+    if unit == "bytes" and replay.byte_hit_ratios:
+        panels.append(("byte hit ratio", "byte hit ratio (% of requested bytes)",
+                       replay.byte_hit_ratios))
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 5),
+                                     squeeze=False)
+    capacities = sorted({c for by_capacity in replay.hit_ratios.values() for c in by_capacity})
+
+    for axes, (panel_title, label, ratios) in zip(axes_list[0], panels):
+        if len(capacities) == 1:
+            draw_policy_bars(axes, ratios, format_capacity(capacities[0], unit), styles)
+        else:
+            draw_policy_lines(axes, ratios, capacities, replay.target_capacities, unit, styles)
+        if len(panels) > 1:
+            axes.set_title(panel_title, fontsize=10)
+        axes.set_ylabel(label)
+        axes.grid(True, alpha=0.3)
+
+    heading = f"Hit ratio against cache size: {title}"
+    if len(capacities) == 1:
+        heading = f"Hit ratio at one cache size: {title}"
+    heading = textwrap.fill(heading, 60 * len(panels) + 20)
+    details = []
+    if replay.requests is not None:
+        details.append(f"{replay.requests:,} requests")
+    if replay.distinct_keys is not None:
+        details.append(f"{replay.distinct_keys:,} distinct keys")
+    if details:
+        heading += "\n" + ", ".join(details)
+    figure.suptitle(heading, fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def draw_policy_lines(axes, ratios, capacities, target_capacities, unit, styles):
+    """Draw one line per policy over the capacities on a log axis, with the
+    target capacities as light vertical bands."""
+    for index, capacity in enumerate(sorted(target_capacities)):
+        axes.axvline(capacity, color="0.75", linewidth=6, alpha=0.5, zorder=0,
+                     label="target size" if index == 0 else None)
+    for policy in policy_order(ratios):
+        points = sorted(ratios[policy].items())
+        label = f"{policy} (upper bound)" if policy == "opt" else policy
         axes.plot([c for c, _ in points], [100 * r for _, r in points],
-                  marker="o", linewidth=2 if policy == "viewcache" else 1.2,
-                  color=colours[policy], label=policy)
-    if capacities[-1] / max(capacities[0], 1) >= 10:
-        axes.set_xscale("log")
+                  label=label, **LINE_DEFAULTS | styles[policy])
+
+    axes.set_xscale("log")
     axes.set_xticks(capacities)
-    axes.set_xticklabels([format_capacity(c, unit) for c in capacities])
+    axes.set_xticklabels([format_capacity(c, unit) for c in capacities],
+                         rotation=30 if len(capacities) > 7 else 0, fontsize=8)
     axes.minorticks_off()
-    axes.set_xlabel(f"cache size ({unit})")
-    axes.legend(title="policy")
+    # The y axis spans the data rather than 0 to 100%, so that policies a
+    # few points apart stay apart.
+    bottom, top = axes.get_ylim()
+    axes.set_ylim(max(bottom, 0), min(top, 102))
+    axes.set_xlabel(f"cache size ({unit}, log scale)")
+    axes.legend(fontsize=8, loc="best")
 
 
-def draw_policy_bars(axes, policies, capacity_text, colours):
+def draw_policy_bars(axes, ratios, capacity_text, styles):
     """Draw one bar per policy, for a trace replayed at a single cache size,
     where lines would be single points."""
-    names = sorted(policies)
-    ratios = [100 * next(iter(policies[name].values())) for name in names]
+    names = policy_order(ratios)
+    values = [100 * next(iter(ratios[name].values())) for name in names]
     positions = range(len(names))
-    axes.bar(positions, ratios, color=[colours[name] for name in names])
-    for position, ratio in zip(positions, ratios):
-        axes.annotate(f"{ratio:.1f}%", (position, ratio), xytext=(0, 3),
+    axes.bar(positions, values, color=[styles[name]["color"] for name in names])
+    for position, value in zip(positions, values):
+        axes.annotate(f"{value:.1f}%", (position, value), xytext=(0, 3),
                       textcoords="offset points", ha="center", fontsize=8)
     axes.set_xticks(list(positions))
     axes.set_xticklabels(names)
@@ -180,7 +279,8 @@ def trace_title(trace, trace_format):
     """Return the trace's file with its parent directory, which names the
     trace collection, or the format and parameters of a synthetic trace."""
     if "/" not in trace:
-        return f"{trace_format} {trace}".strip()
+        # A space after each comma of the parameters lets a long title wrap.
+        return f"{trace_format} {trace.replace(',', ', ')}".strip()
     parent = os.path.basename(os.path.dirname(trace))
     return f"{parent}/{os.path.basename(trace)}" if parent else os.path.basename(trace)
 
