@@ -1,70 +1,99 @@
 #include "front_cache.hpp"
 
+#include <algorithm>
+
 #include "memory_shard.hpp"
 
 namespace viewcache::detail {
 
 FrontCache::FrontCache(std::size_t slots)
-    : slot_count_(slots), stripes_(std::make_unique<Stripe[]>(stripe_count())) {}
+    : set_count_(slots == 0 ? 0 : std::max<std::size_t>(slots / 2, 1)),
+      stripes_(std::make_unique<Stripe[]>(stripe_count())) {}
 
 FrontCache::~FrontCache() = default;
 
 Store::Hit FrontCache::get(const HashedKey& key, Clock::time_point now, HitBatch& full) {
   Stripe& stripe = stripes_[this_thread_stripe()];
   std::lock_guard lock(stripe.mutex);
-  if (stripe.slots == nullptr) {
+  if (stripe.sets == nullptr) {
     return {};
   }
 
   // The entry is in its table (see the invariant), so its key is alive; the
   // key is never written after the entry is stored.
-  const Slot& slot = stripe.slots[index(key.hash)];
-  if (slot.entry == nullptr || slot.hash != key.hash || slot.fresh_until <= now ||
-      slot.entry->key != key.text) {
+  Set& set = stripe.sets[index(key.hash)];
+  const auto way = std::find_if(set.ways.begin(), set.ways.end(), [&key](const Slot& slot) {
+    return slot.entry != nullptr && slot.hash == key.hash && slot.entry->key == key.text;
+  });
+  if (way == set.ways.end() || way->fresh_until <= now) {
     return {};
   }
+  set.last_used = static_cast<std::uint8_t>(way - set.ways.begin());
 
   ++stripe.hits;
+  buffer_hit(stripe, {key.hash, way->entry}, now, full);
+  return {way->page, std::chrono::duration_cast<std::chrono::milliseconds>(way->fresh_until - now)};
+}
+
+void FrontCache::buffer_hit(Stripe& stripe, BufferedHit hit, Clock::time_point now,
+                            HitBatch& full) noexcept {
   HitBatch& buffer = stripe.buffer;
-  buffer.hits[buffer.size++] = {key.hash, slot.entry};
-  if (buffer.size == HitBatch::capacity) {
+  if (buffer.size < HitBatch::capacity) {
+    buffer.hits[buffer.size++] = hit;
+  } else {
+    ++stripe.dropped;
+  }
+  if (buffer.size < HitBatch::capacity) {
+    return;
+  }
+
+  constexpr std::size_t max_dropped = HitBatch::capacity * 15;
+  if (now >= stripe.next_replay || stripe.dropped >= max_dropped) {
     full = buffer;
     buffer.size = 0;
+    stripe.dropped = 0;
+    stripe.next_replay = now + HitBatch::replay_interval;
   }
-  return {slot.page,
-          std::chrono::duration_cast<std::chrono::milliseconds>(slot.fresh_until - now)};
 }
 
 void FrontCache::remember(const HashedKey& key, const MemoryEntry& entry) {
-  if (slot_count_ == 0) {
+  if (set_count_ == 0) {
     return;
   }
   Stripe& stripe = stripes_[this_thread_stripe()];
   std::lock_guard lock(stripe.mutex);
-  if (stripe.slots == nullptr) {
-    stripe.slots = std::make_unique<Slot[]>(slot_count_);
+  if (stripe.sets == nullptr) {
+    stripe.sets = std::make_unique<Set[]>(set_count_);
   }
 
-  Slot& slot = stripe.slots[index(key.hash)];
-  if (slot.entry == &entry) {
+  Set& set = stripe.sets[index(key.hash)];
+  if (set.ways[0].entry == &entry || set.ways[1].entry == &entry) {
     return;
   }
+  const std::uint8_t victim = set.ways[0].entry == nullptr ? 0 : (set.last_used ^ 1U);
   // The stripe's own control block owns a reference to the stored page, so
   // copies handed out count on a line that only this stripe writes.
   auto owner = std::make_shared<const std::shared_ptr<const Page>>(entry.page);
   const Page* const page = owner->get();
-  slot = {&entry, key.hash, entry.fresh_until, std::shared_ptr<const Page>(std::move(owner), page)};
+  set.ways[victim] = {&entry, key.hash, entry.fresh_until,
+                      std::shared_ptr<const Page>(std::move(owner), page)};
+  set.last_used = victim;
 }
 
 void FrontCache::forget(std::uint64_t hash, const MemoryEntry& entry) noexcept {
-  if (slot_count_ == 0) {
+  if (set_count_ == 0) {
     return;
   }
   for (std::size_t i = 0; i < stripe_count(); ++i) {
     Stripe& stripe = stripes_[i];
     std::lock_guard lock(stripe.mutex);
-    if (stripe.slots != nullptr && stripe.slots[index(hash)].entry == &entry) {
-      stripe.slots[index(hash)] = {};
+    if (stripe.sets == nullptr) {
+      continue;
+    }
+    for (Slot& slot : stripe.sets[index(hash)].ways) {
+      if (slot.entry == &entry) {
+        slot = {};
+      }
     }
   }
 }
@@ -73,7 +102,7 @@ void FrontCache::forget_all() noexcept {
   for (std::size_t i = 0; i < stripe_count(); ++i) {
     Stripe& stripe = stripes_[i];
     std::lock_guard lock(stripe.mutex);
-    stripe.slots.reset();
+    stripe.sets.reset();
   }
 }
 

@@ -8,13 +8,19 @@
 // shards, each of those cache lines moves between them on nearly every hit,
 // and two threads then serve fewer hits than one (viewcache_latency_bench).
 //
-// So each stripe of threads (thread_stripe.hpp) keeps a direct-mapped table
-// of the entries it was recently served. A slot holds the entry's address,
+// So each stripe of threads (thread_stripe.hpp) keeps a two-way
+// set-associative table of the entries it was recently served. A slot holds the entry's address,
 // hash and end of freshness, and the page behind a reference count of the
-// stripe's own, so handing the page out touches only the stripe's lines. The
-// stripe buffers its hits and the thread that fills the buffer replays them
-// into the shards' eviction policy in one batch, as Caffeine's read buffers
-// do.
+// stripe's own, so handing the page out touches only the stripe's lines.
+//
+// The eviction policy still needs to see hits, and telling it writes the
+// shard's sketch and LRU links, the very lines the front table spares. So a
+// stripe buffers its hits and the thread that fills the buffer replays them in
+// one batch, at most once per replay_interval. Hits beyond the buffer in that
+// interval are dropped, except that one in sixteen always gets through. At
+// the request rates of one web process this records every hit; under a flood
+// of hits the policy sees a sample, which is the trade-off Caffeine makes
+// with its lossy read buffers.
 //
 // Invariant: a slot points only to an entry that is in its shard's table.
 // Slots are filled by the shard, under its mutex, on a fresh hit, and a shard
@@ -31,6 +37,7 @@
 // stored.
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -54,6 +61,11 @@ struct BufferedHit {
 
 struct HitBatch {
   static constexpr std::size_t capacity = 64;
+
+  // The shortest time between two replays of one stripe's buffer, unless it
+  // dropped capacity * 15 hits meanwhile.
+  static constexpr std::chrono::milliseconds replay_interval{1};
+
   std::array<BufferedHit, capacity> hits{};
   std::size_t size = 0;
 };
@@ -61,14 +73,14 @@ struct HitBatch {
 class FrontCache {
  public:
   // slots: slots per stripe, a power of two, or zero to turn the front cache
-  // off.
+  // off. One slot is rounded up to two.
   explicit FrontCache(std::size_t slots);
   ~FrontCache();
 
   FrontCache(const FrontCache&) = delete;
   FrontCache& operator=(const FrontCache&) = delete;
 
-  [[nodiscard]] bool enabled() const noexcept { return slot_count_ != 0; }
+  [[nodiscard]] bool enabled() const noexcept { return set_count_ != 0; }
 
   // Returns the page the calling thread's stripe holds for key if it is
   // fresh at now, or an empty Hit. When this hit fills the stripe's buffer,
@@ -97,18 +109,32 @@ class FrontCache {
     std::shared_ptr<const Page> page;  // its reference count is the stripe's own
   };
 
-  struct alignas(cache_line_bytes) Stripe {
-    mutable std::mutex mutex;
-    std::unique_ptr<Slot[]> slots;  // nullptr until the stripe is first used
-    HitBatch buffer;
-    std::uint64_t hits = 0;
+  // The two slots a hash may occupy, and which of them was used last, so a
+  // new entry replaces the other one (LRU within the set).
+  struct Set {
+    std::array<Slot, 2> ways;
+    std::uint8_t last_used = 0;
   };
 
+  struct alignas(cache_line_bytes) Stripe {
+    mutable std::mutex mutex;
+    std::unique_ptr<Set[]> sets;  // nullptr until the stripe is first used
+    HitBatch buffer;
+    std::uint64_t hits = 0;
+    std::size_t dropped = 0;  // hits not buffered since the last replay
+    Clock::time_point next_replay{};
+  };
+
+  // Adds hit to the stripe's buffer, or drops it when the buffer is full.
+  // Moves the buffer into full when it is due for a replay.
+  static void buffer_hit(Stripe& stripe, BufferedHit hit, Clock::time_point now,
+                         HitBatch& full) noexcept;
+
   [[nodiscard]] std::size_t index(std::uint64_t hash) const noexcept {
-    return static_cast<std::size_t>(hash) & (slot_count_ - 1);
+    return static_cast<std::size_t>(hash) & (set_count_ - 1);
   }
 
-  std::size_t slot_count_ = 0;  // per stripe
+  std::size_t set_count_ = 0;  // per stripe; zero when the front cache is off
   std::unique_ptr<Stripe[]> stripes_;
 };
 

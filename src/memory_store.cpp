@@ -133,21 +133,25 @@ Store::Hit MemoryStore::get(std::string_view key) {
 // Hands each shard its share of the batch under one lock, so a replay costs
 // a lock per shard rather than per hit.
 void MemoryStore::replay(const detail::HitBatch& batch) {
+  std::array<std::size_t, detail::HitBatch::capacity> shard_of;
+  for (std::size_t i = 0; i < batch.size; ++i) {
+    shard_of[i] = shard_index(batch.hits[i].hash);
+  }
+
   std::array<detail::BufferedHit, detail::HitBatch::capacity> shard_hits;
   std::bitset<detail::HitBatch::capacity> done;
   for (std::size_t first = 0; first < batch.size; ++first) {
     if (done[first]) {
       continue;
     }
-    detail::MemoryShard& shard = shard_for(batch.hits[first].hash);
     std::size_t count = 0;
     for (std::size_t i = first; i < batch.size; ++i) {
-      if (!done[i] && &shard_for(batch.hits[i].hash) == &shard) {
+      if (shard_of[i] == shard_of[first]) {
         shard_hits[count++] = batch.hits[i];
         done.set(i);
       }
     }
-    shard.replay_hits({shard_hits.data(), count});
+    shards_[shard_of[first]]->replay_hits({shard_hits.data(), count});
   }
 }
 
@@ -235,9 +239,12 @@ std::uint64_t MemoryStore::hash(std::string_view key) const noexcept {
 
 // The shard comes from the high bits of the hash, and each shard's table uses
 // the low bits, so the two choices stay independent.
+std::size_t MemoryStore::shard_index(std::uint64_t hash) const noexcept {
+  return shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_));
+}
+
 detail::MemoryShard& MemoryStore::shard_for(std::uint64_t hash) const noexcept {
-  const std::size_t index = shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_));
-  return *shards_[index];
+  return *shards_[shard_index(hash)];
 }
 
 }  // namespace viewcache

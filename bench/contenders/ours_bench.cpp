@@ -12,15 +12,23 @@
 namespace viewcache::bench {
 namespace {
 
+std::shared_ptr<MemoryStore> fill(std::size_t front_slots) {
+  auto store = std::make_shared<MemoryStore>(
+      MemoryStore::Options{.max_bytes = std::size_t{256} << 20, .front_slots = front_slots});
+  for (std::size_t i = 0; i < key_count; ++i) {
+    store->put(keys()[i], pages()[i], std::chrono::hours{1});
+  }
+  return store;
+}
+
 const std::shared_ptr<MemoryStore>& filled_store() {
-  static const std::shared_ptr<MemoryStore> store = [] {
-    auto created =
-        std::make_shared<MemoryStore>(MemoryStore::Options{.max_bytes = std::size_t{256} << 20});
-    for (std::size_t i = 0; i < key_count; ++i) {
-      created->put(keys()[i], pages()[i], std::chrono::hours{1});
-    }
-    return created;
-  }();
+  static const std::shared_ptr<MemoryStore> store = fill(MemoryStore::Options{}.front_slots);
+  return store;
+}
+
+// The same store with its front tables off: every hit locks its shard.
+const std::shared_ptr<MemoryStore>& filled_store_without_front() {
+  static const std::shared_ptr<MemoryStore> store = fill(0);
   return store;
 }
 
@@ -51,8 +59,7 @@ void BM_Hit_Ours_PageCacheCached(benchmark::State& state) {
 }
 BENCHMARK(BM_Hit_Ours_PageCacheCached)->Threads(1)->Threads(2)->UseRealTime();
 
-void BM_Hit_Ours_MemoryStoreGet(benchmark::State& state) {
-  MemoryStore& store = *filled_store();
+void hit_store(benchmark::State& state, MemoryStore& store, const char* label) {
   const std::vector<std::string>& all_keys = keys();
   std::size_t index = first_key_for(state.thread_index());
   std::size_t misses = 0;
@@ -72,9 +79,18 @@ void BM_Hit_Ours_MemoryStoreGet(benchmark::State& state) {
   }
   sampler.report(state);
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel("viewcache MemoryStore::get");
+  state.SetLabel(label);
+}
+
+void BM_Hit_Ours_MemoryStoreGet(benchmark::State& state) {
+  hit_store(state, *filled_store(), "viewcache MemoryStore::get");
 }
 BENCHMARK(BM_Hit_Ours_MemoryStoreGet)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_Hit_Ours_MemoryStoreGetShardOnly(benchmark::State& state) {
+  hit_store(state, *filled_store_without_front(), "viewcache MemoryStore::get, front_slots = 0");
+}
+BENCHMARK(BM_Hit_Ours_MemoryStoreGetShardOnly)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace viewcache::bench

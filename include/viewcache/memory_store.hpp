@@ -172,6 +172,7 @@ class MemoryStore final : public Store {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
+  [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept;
   [[nodiscard]] detail::MemoryShard& shard_for(std::uint64_t hash) const noexcept;
 
   void replay(const detail::HitBatch& batch);
