@@ -24,20 +24,81 @@ namespace {
 constexpr std::size_t max_shards = 4096;
 constexpr std::size_t max_front_slots = std::size_t{1} << 20;
 
+// Heap blocks as glibc's malloc hands them out: an 8-byte header, rounded up
+// to 16 bytes, at least 32. An estimate for other allocators, whose size
+// classes round by similar amounts.
+constexpr std::size_t heap_block_bytes(std::size_t requested) noexcept {
+  return std::max<std::size_t>(32, (requested + 8 + 15) & ~std::size_t{15});
+}
+
+// The bytes a heap block of requested bytes takes beyond used of them.
+constexpr std::size_t heap_slack(std::size_t requested, std::size_t used) noexcept {
+  return requested == 0 ? 0 : heap_block_bytes(requested) - used;
+}
+
 // The control block that std::make_shared puts in front of a Page: two
 // reference counts and a vtable pointer on the common ABIs. An estimate,
 // because the standard does not fix its layout.
 constexpr std::size_t shared_control_block_bytes = 16;
 
-// The hash table slot plus its one metadata byte. Tables keep some slots
-// empty (Boost's flat containers fill at most 7/8), so this is a lower bound.
-constexpr std::size_t table_slot_bytes = sizeof(std::unique_ptr<detail::MemoryEntry>) + 1;
+// The hash table slot plus its one metadata byte, at the lowest load the
+// table has right after it doubles (Boost's flat containers grow at 7/8
+// full, so 7/16).
+constexpr std::size_t table_slot_bytes =
+    ((sizeof(std::unique_ptr<detail::MemoryEntry>) + 1) * 16 + 6) / 7;
+
+// The frequency sketch has one 8-byte word per entry, rounded up to a power
+// of two, so at most two words per entry.
+constexpr std::size_t sketch_bytes = 2 * sizeof(std::uint64_t);
+
+// The bytes a string holds beyond its size: its heap block, if it has one.
+std::size_t string_slack(const std::string& text) noexcept {
+  const auto* const object = reinterpret_cast<const char*>(&text);
+  const bool inline_buffer = text.data() >= object && text.data() < object + sizeof(text);
+  return inline_buffer ? 0 : heap_slack(text.capacity() + 1, text.size());
+}
+
+// The bytes a vector holds beyond size() elements: its heap block.
+template <typename T>
+std::size_t vector_slack(const std::vector<T>& items) noexcept {
+  return heap_slack(items.capacity() * sizeof(T), items.size() * sizeof(T));
+}
+
+// The heap bytes of page beyond Page::byte_size(), which counts the object
+// and the bytes of its strings but not the blocks that hold them.
+std::size_t page_heap_slack(const Page& page) noexcept {
+  std::size_t slack = heap_slack(shared_control_block_bytes + sizeof(Page), sizeof(Page)) +
+                      string_slack(page.body) + vector_slack(page.headers) +
+                      vector_slack(page.slots) + vector_slack(page.tags);
+  for (const Header& header : page.headers) {
+    slack += string_slack(header.name) + string_slack(header.value);
+  }
+  for (const Slot& slot : page.slots) {
+    slack += string_slack(slot.name);
+  }
+  for (const std::string& tag : page.tags) {
+    slack += string_slack(tag);
+  }
+  return slack;
+}
+
+// The bytes of the entry's copy of key beyond its size.
+std::size_t key_slack(std::string_view key) noexcept {
+  constexpr std::size_t inline_capacity = 15;  // libstdc++ and libc++ keep at least this inline
+  return key.size() <= inline_capacity ? 0 : heap_slack(key.size() + 1, key.size());
+}
 
 // A node of std::unordered_map in libstdc++: the value, the next pointer and
-// the cached hash, plus one bucket pointer, at the load factor of 1 it keeps.
-// An estimate, because the standard does not fix the layout.
+// the cached hash in one heap block, plus one bucket pointer, at the load
+// factor of 1 it keeps. An estimate, because the standard does not fix the
+// layout.
 constexpr std::size_t index_node_bytes =
-    sizeof(detail::Index::value_type) + 2 * sizeof(void*) + sizeof(std::size_t);
+    heap_block_bytes(sizeof(detail::Index::value_type) + sizeof(void*) + sizeof(std::size_t)) +
+    sizeof(void*);
+
+// The maximum a name's heap block takes beyond the name: header, rounding and
+// terminator.
+constexpr std::size_t name_block_slack = 8 + 15 + 1;
 
 // Tags most pages carry fit without a heap allocation.
 using TagViews = boost::container::small_vector<std::string_view, 8>;
@@ -86,9 +147,23 @@ void validate(const MemoryStore::Options& options) {
 }  // namespace
 
 const std::size_t MemoryStore::entry_overhead =
-    sizeof(detail::MemoryEntry) + table_slot_bytes + shared_control_block_bytes;
+    heap_block_bytes(sizeof(detail::MemoryEntry)) + table_slot_bytes + sketch_bytes;
 
-const std::size_t MemoryStore::index_overhead = sizeof(detail::IndexLink) + index_node_bytes;
+const std::size_t MemoryStore::index_overhead =
+    sizeof(detail::IndexLink) + index_node_bytes + name_block_slack;
+
+std::size_t MemoryStore::charge(std::string_view key, const Page& page, const PutOptions& options) {
+  const TagViews tags = distinct_tags(options.tags);
+  std::size_t bytes = key.size() + key_slack(key) + page.byte_size() + page_heap_slack(page) +
+                      entry_overhead + heap_slack(tags.size() * sizeof(detail::IndexLink), 0);
+  if (!options.family.empty()) {
+    bytes += index_overhead + options.family.size();
+  }
+  for (const std::string_view tag : tags) {
+    bytes += index_overhead + tag.size();
+  }
+  return bytes;
+}
 
 MemoryStore::MemoryStore() : MemoryStore(Options{}) {}
 
@@ -161,16 +236,8 @@ bool MemoryStore::put(std::string_view key, std::shared_ptr<const Page> page,
     return false;
   }
 
-  // Index names are copied into the shard's indexes, so they are charged
-  // with the entry (index_overhead explains why per entry).
   const TagViews tags = distinct_tags(options.tags);
-  std::size_t weight = key.size() + page->byte_size() + entry_overhead;
-  if (!options.family.empty()) {
-    weight += index_overhead + options.family.size();
-  }
-  for (const std::string_view tag : tags) {
-    weight += index_overhead + tag.size();
-  }
+  const std::size_t weight = charge(key, *page, options);
 
   const detail::HashedKey hashed{key, hash(key)};
   return shard_for(hashed.hash).put(hashed, std::move(page), ttl, weight,

@@ -30,7 +30,7 @@ std::string fmt_key(std::string_view prefix, int number) {
 
 // The bytes one entry with this key and body is charged.
 std::size_t charge_of(std::string_view key, const Page& page) {
-  return key.size() + page.byte_size() + MemoryStore::entry_overhead;
+  return MemoryStore::charge(key, page);
 }
 
 class MemoryStoreTest : public ::testing::Test {

@@ -5,9 +5,10 @@
 // Keys are spread over a power-of-two number of shards, each guarded by its own
 // mutex, so threads that touch different shards do not contend. Each entry has
 // its own TTL measured on an injectable monotonic Clock, optionally shortened
-// by a random jitter. The byte budget counts key, page (Page::byte_size) and a
-// fixed per-entry overhead, and is enforced per shard (max_bytes / shards
-// each), so the sum over shards never exceeds max_bytes. A page larger than one
+// by a random jitter. The byte budget counts what each entry occupies (see
+// charge()): key, page, the heap blocks behind them and the store's own
+// per-entry structures. It is enforced per shard (max_bytes / shards each),
+// so the sum over shards never exceeds max_bytes. A page larger than one
 // shard's budget is not stored.
 //
 // Eviction is W-TinyLFU with an adaptive window (src/eviction/w_tinylfu.hpp).
@@ -106,9 +107,9 @@ class MemoryStore final : public Store {
     std::uint64_t invalidated = 0;        // removed by erase_family() or erase_tag()
   };
 
-  // The fixed bytes charged for each entry beyond its key and page: the entry
-  // node (with its family link), its hash table slot, and the shared_ptr
-  // control block.
+  // The fixed bytes charged for each entry: the entry's heap block (with its
+  // family link), its hash table slot at the table's lowest load, and its
+  // share of the frequency sketch.
   static const std::size_t entry_overhead;
 
   // The bytes charged for each index an entry joins (its family, if any, and
@@ -117,6 +118,15 @@ class MemoryStore final : public Store {
   // each entry is charged for a whole one, so the budget is kept even when no
   // two entries share a name. The entry weight is therefore an upper bound.
   static const std::size_t index_overhead;
+
+  // Returns the bytes put() charges against max_bytes for page under key:
+  // the key, Page::byte_size(), the heap blocks behind both (as glibc's
+  // malloc rounds them), entry_overhead, and index_overhead plus the name for
+  // the family and each distinct tag. The heap blocks are estimated from the
+  // strings' and vectors' capacities, so the charge covers what the entry
+  // really occupies as long as the page was made with std::make_shared.
+  [[nodiscard]] static std::size_t charge(std::string_view key, const Page& page,
+                                          const PutOptions& options = {});
 
   // Bytes and evictions of the entries put with one StorePutOptions::label.
   struct LabelStats {
