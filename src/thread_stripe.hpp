@@ -19,9 +19,10 @@ inline constexpr std::size_t cache_line_bytes = 64;
 // up, from 2 to 64. Fixed for the life of the process.
 [[nodiscard]] std::size_t stripe_count() noexcept;
 
-// The calling thread's stripe in [0, stripe_count()). Threads get stripes in
-// the order they first ask, so while there are no more threads than stripes,
-// no two threads share one.
+// The calling thread's stripe in [0, stripe_count()). A thread takes the
+// stripe fewest live threads use when it first asks, and keeps it until it
+// exits, so while there are no more live threads than stripes, no two threads
+// share one.
 [[nodiscard]] std::size_t this_thread_stripe() noexcept;
 
 // A counter that many threads add to and few read: each stripe has its own
