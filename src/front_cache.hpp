@@ -54,9 +54,10 @@ struct MemoryEntry;
 
 // A hit served by a stripe, not yet seen by the entry's shard. entry is only
 // compared, never dereferenced, because the entry may be gone by then.
+// Trivial, so that a HitBatch on the stack costs nothing until it is filled.
 struct BufferedHit {
-  std::uint64_t hash = 0;
-  const MemoryEntry* entry = nullptr;
+  std::uint64_t hash;
+  const MemoryEntry* entry;
 };
 
 struct HitBatch {
@@ -66,7 +67,7 @@ struct HitBatch {
   // dropped capacity * 15 hits meanwhile.
   static constexpr std::chrono::milliseconds replay_interval{1};
 
-  std::array<BufferedHit, capacity> hits{};
+  std::array<BufferedHit, capacity> hits;  // the first size are set
   std::size_t size = 0;
 };
 
