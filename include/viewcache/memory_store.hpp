@@ -84,10 +84,12 @@ class MemoryStore final : public Store {
     std::size_t expected_page_bytes = 16 * 1024;
 
     // Slots of each thread group's front table: a power of two up to 2^20,
-    // or zero to serve every hit from its shard. Each slot takes 40 bytes
-    // once its group first hits, and there are about twice as many groups as
-    // hardware threads, so the default costs 160 KiB per group (640 KiB on a
-    // 2-core machine), outside max_bytes.
+    // or zero to serve every hit from its shard. A table is allocated when
+    // its group first hits, at 44 bytes a slot, and a slot in use adds a
+    // 48-byte reference block. There are about twice as many groups as
+    // hardware threads, so the default takes up to 370 KiB per group (1.5 MiB
+    // on a 2-core machine), outside max_bytes. Pages in the tables are
+    // always in the store too, so they cost no page memory beyond max_bytes.
     std::size_t front_slots = 4096;
   };
 
