@@ -159,5 +159,60 @@ TEST(WTinyLfu, BeatsLruUnderFlood) {
   EXPECT_GT(policy_hits, lru_hits + lru_hits / 5) << "policy " << policy_hits << ", LRU " << lru_hits;
 }
 
+// A loop over more keys than fit is served best by a fixed main space and a
+// window of one entry, so the window shrinks to its smallest size.
+TEST(WTinyLfu, ShrinksWindowOnLoop) {
+  constexpr std::size_t capacity = 512;
+  Cache cache(capacity, capacity);
+  int hits = 0;
+  constexpr int rounds = 100;
+  for (int round = 0; round < rounds; ++round) {
+    for (std::uint64_t key = 0; key < 1000; ++key) hits += cache.access(key) ? 1 : 0;
+  }
+
+  EXPECT_EQ(cache.policy().max_window_weight(), 1U);
+  // A fixed set of 511 keys hits once per round: about 51% of the lookups.
+  EXPECT_GT(hits, rounds * 1000 * 45 / 100);
+}
+
+// Every key is looked up twice, 400 lookups apart, and never again. Only a
+// window that keeps the last 200 new keys turns the second lookups into hits.
+// The main space cannot, because the sketch has seen each candidate once, no
+// more often than the entry it would displace.
+TEST(WTinyLfu, GrowsWindowForRecency) {
+  constexpr std::size_t capacity = 1000;
+  Cache cache(capacity, capacity);
+  int hits = 0;
+  constexpr std::uint64_t keys = 200000;
+  for (std::uint64_t key = 0; key < keys; ++key) {
+    hits += cache.access(key) ? 1 : 0;
+    if (key >= 200) hits += cache.access(key - 200) ? 1 : 0;
+  }
+
+  EXPECT_GE(cache.policy().max_window_weight(), capacity * 30 / 100);
+  // Nearly every second lookup hits: close to half of all lookups.
+  EXPECT_GT(hits, static_cast<int>(keys * 2 * 45 / 100));
+}
+
+// A cache smaller than its shadow caches' minimum replays every key through
+// them. The weights stay consistent with the entries while the window moves.
+TEST(WTinyLfu, KeepsWeightsWhileWindowMoves) {
+  Cache cache(300, 30);
+  std::mt19937_64 random(11);
+  std::uniform_int_distribution<std::uint64_t> hot(0, 40);
+  std::uniform_int_distribution<std::uint64_t> cold(1000, 1000000);
+  std::uniform_int_distribution<std::size_t> weight(1, 20);
+  std::bernoulli_distribution pick_hot(0.5);
+  for (int i = 0; i < 100000; ++i) {
+    // Alternate between frequency-heavy and scan-heavy phases.
+    const bool hot_phase = (i / 5000) % 2 == 0;
+    const std::uint64_t key = hot_phase && pick_hot(random) ? hot(random) : cold(random);
+    cache.access(key, weight(random));
+    ASSERT_LE(cache.policy().weight(), 300U);
+    ASSERT_EQ(cache.policy().weight(), cache.weight_of_entries());
+    ASSERT_EQ(cache.policy().entries(), cache.size());
+  }
+}
+
 }  // namespace
 }  // namespace viewcache::detail

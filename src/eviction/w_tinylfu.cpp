@@ -3,20 +3,38 @@
 #include "mix.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
-#include <cmath>
+#include <unordered_map>
 
 namespace viewcache::detail {
 namespace {
 
-constexpr double initial_window_fraction = 0.01;   // Caffeine's starting point
-constexpr double protected_fraction = 0.80;        // of the main space
-constexpr double climber_step_fraction = 0.03;     // first step: 3% of capacity
-constexpr double climber_step_decay = 0.98;        // each step shrinks by 2%
-constexpr double climber_restart_change = 0.05;    // a hit-ratio jump this big restarts
+constexpr double protected_fraction = 0.80;       // of the main space
 constexpr unsigned max_counter = 15;
 constexpr std::uint64_t halve_mask = 0x7777777777777777ULL;
 
+// The window sizes the shadow caches try, as fractions of max_weight. Zero
+// stands for a window of one entry. The steps are finer at the low end, where
+// frequency-heavy traces differ by fractions of a point.
+constexpr std::array<double, 7> shadow_window_fractions = {0.0, 0.01, 0.03, 0.07,
+                                                           0.15, 0.30, 0.50};
+// The window starts at 1% of max_weight, as Caffeine's does.
+constexpr std::size_t initial_shadow = 1;
+
+// A shadow cache replays one key in 2^k, with k chosen so that it keeps at
+// least this many entries, or all keys when the cache is smaller.
+constexpr std::size_t min_shadow_entries = 2048;
+
+// The shadow caches are compared every two lookups per cached entry (counting
+// at least 64 entries). Each one's hit count is multiplied by this
+// factor at every comparison, so its score covers roughly the last 30
+// periods.
+constexpr std::size_t resize_period_per_entry = 2;
+constexpr double shadow_hit_decay = 0.97;
+
+// Picks the shadow caches' sample of keys independently of the sketch's rows.
+constexpr std::uint64_t shadow_sample_salt = 0xD6E8FEB86659FD93ULL;
 
 }  // namespace
 
@@ -75,29 +93,94 @@ void FrequencySketch::halve() noexcept {
   additions_ /= 2;
 }
 
-WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries)
-    : max_weight_(std::max<std::size_t>(max_weight, 1)),
-      max_window_(std::max<std::size_t>(
-          1, static_cast<std::size_t>(static_cast<double>(max_weight_) * initial_window_fraction))),
-      max_protected_(static_cast<std::size_t>(static_cast<double>(max_weight_ - max_window_) *
-                                              protected_fraction)),
-      sketch_(expected_entries),
-      step_(climber_step_fraction) {}
-
-void WTinyLfu::record_access(std::uint64_t hash, bool hit) noexcept {
-  sketch_.increment(hash);
-  ++sample_accesses_;
-  if (hit) {
-    ++sample_hits_;
+// A smaller cache with a fixed window, fed the sampled keys of the real one.
+// It owns its entries, keyed by hash: two keys whose hashes collide count as
+// one, which only blurs the score.
+struct WTinyLfu::ShadowCache {
+  ShadowCache(std::size_t max_weight, std::size_t expected_entries, double fraction)
+      : window_fraction(fraction), policy(max_weight, expected_entries, fraction) {
+    entries.reserve(expected_entries);
   }
-  // One sample period is ten accesses per entry the cache holds, as for the
-  // sketch's aging.
-  if (sample_accesses_ >= 10 * std::max<std::size_t>(entries_, 64)) {
-    climb();
+
+  // Replays one lookup of hash, inserting it on a miss.
+  void access(std::uint64_t hash, std::size_t weight) {
+    const auto found = entries.find(hash);
+    const bool hit = found != entries.end();
+    policy.record_access(hash, hit);
+    if (hit) {
+      score += 1;
+      policy.on_hit(found->second);
+      return;
+    }
+
+    PolicyNode& node = entries[hash];
+    node.hash = hash;
+    node.weight = weight;
+    victims.clear();
+    try {
+      policy.on_insert(node, victims);
+    } catch (...) {
+      // An entry the policy never linked would count as a hit forever.
+      if (node.region == PolicyNode::Region::none) {
+        entries.erase(hash);
+      }
+      throw;
+    }
+    for (PolicyNode* victim : victims) {
+      entries.erase(victim->hash);
+    }
+  }
+
+  double window_fraction;
+  double score = 0;  // hits, decayed at every comparison
+  // Declared before policy, so the policy's lists unlink the entries before
+  // the entries are destroyed.
+  std::unordered_map<std::uint64_t, PolicyNode> entries;
+  WTinyLfu policy;
+  Victims victims;
+};
+
+WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries)
+    : WTinyLfu(max_weight, expected_entries, shadow_window_fractions[initial_shadow]) {
+  // Samples one key in 2^k so that each shadow cache keeps at least
+  // min_shadow_entries entries. A smaller cache is replayed whole.
+  std::size_t sample_rate = 1;
+  while (expected_entries / (sample_rate * 2) >= min_shadow_entries) {
+    sample_rate *= 2;
+  }
+  shadow_sample_mask_ = sample_rate - 1;
+  current_shadow_ = initial_shadow;
+
+  const std::size_t shadow_weight = std::max<std::size_t>(1, max_weight_ / sample_rate);
+  const std::size_t shadow_entries = std::max<std::size_t>(16, expected_entries / sample_rate);
+  shadow_caches_.reserve(shadow_window_fractions.size());
+  for (const double fraction : shadow_window_fractions) {
+    shadow_caches_.push_back(
+        std::make_unique<ShadowCache>(shadow_weight, shadow_entries, fraction));
   }
 }
 
-void WTinyLfu::on_hit(PolicyNode& node) noexcept {
+WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries, double window_fraction)
+    : max_weight_(std::max<std::size_t>(max_weight, 1)), max_window_(1), max_protected_(0),
+      sketch_(expected_entries) {
+  resize_window(window_fraction);
+}
+
+WTinyLfu::~WTinyLfu() = default;
+
+void WTinyLfu::record_access(std::uint64_t hash, [[maybe_unused]] bool hit) noexcept {
+  sketch_.increment(hash);
+  if (shadow_caches_.empty()) {
+    return;
+  }
+  ++sample_accesses_;
+  if (sample_accesses_ >= resize_period_per_entry * std::max<std::size_t>(entries_, 64)) {
+    adopt_best_window();
+  }
+}
+
+void WTinyLfu::on_hit(PolicyNode& node) {
+  feed_shadow_caches(node);
   switch (node.region) {
     case PolicyNode::Region::window:
       window_.splice(window_.begin(), window_, window_.iterator_to(node));
@@ -114,13 +197,20 @@ void WTinyLfu::on_hit(PolicyNode& node) noexcept {
 }
 
 void WTinyLfu::on_insert(PolicyNode& node, Victims& victims) {
+  feed_shadow_caches(node);
+  insert(node, victims);
+}
+
+void WTinyLfu::insert(PolicyNode& node, Victims& victims) {
   if (node.weight > max_weight_) {
     victims.push_back(&node);
     return;
   }
+  // Grows the sketch before linking, so an allocation failure leaves the
+  // policy unchanged.
+  sketch_.ensure_capacity(entries_ + 1);
   link(node, PolicyNode::Region::window);
   ++entries_;
-  sketch_.ensure_capacity(entries_);
 
   evict_from_window(victims);
   evict_from_main(victims);
@@ -135,9 +225,10 @@ void WTinyLfu::on_remove(PolicyNode& node) noexcept {
 }
 
 void WTinyLfu::on_weight_change(PolicyNode& node, std::size_t new_weight, Victims& victims) {
+  // Not a lookup, so the shadow caches do not see it.
   on_remove(node);
   node.weight = new_weight;
-  on_insert(node, victims);
+  insert(node, victims);
 }
 
 PolicyNode* WTinyLfu::evict_one() noexcept {
@@ -268,24 +359,48 @@ bool WTinyLfu::admit(const PolicyNode& candidate, const PolicyNode& victim) cons
   return sketch_.estimate(candidate.hash) > sketch_.estimate(victim.hash);
 }
 
-// One step of the hill climber (see the design note in the header).
-void WTinyLfu::climb() noexcept {
-  const double hit_ratio =
-      static_cast<double>(sample_hits_) / static_cast<double>(sample_accesses_);
-  const double change = hit_ratio - previous_hit_ratio_;
-  const double amount = change >= 0 ? step_ : -step_;
-  step_ = std::abs(change) >= climber_restart_change
-              ? (amount >= 0 ? climber_step_fraction : -climber_step_fraction)
-              : climber_step_decay * amount;
-  previous_hit_ratio_ = hit_ratio;
-  sample_accesses_ = 0;
-  sample_hits_ = 0;
+// Replays the lookup of node through the shadow caches when its key is in
+// their sample.
+void WTinyLfu::feed_shadow_caches(const PolicyNode& node) {
+  if (shadow_caches_.empty()) {
+    return;
+  }
+  if ((mix64(node.hash ^ shadow_sample_salt) & shadow_sample_mask_) != 0) {
+    return;
+  }
+  for (const std::unique_ptr<ShadowCache>& shadow : shadow_caches_) {
+    shadow->access(node.hash, node.weight);
+  }
+}
 
+// Gives the window the size of the shadow cache with the best recent score.
+// On a tie the window keeps its size.
+void WTinyLfu::adopt_best_window() noexcept {
+  std::size_t best = current_shadow_;
+  for (std::size_t i = 0; i < shadow_caches_.size(); ++i) {
+    if (shadow_caches_[i]->score > shadow_caches_[best]->score) {
+      best = i;
+    }
+  }
+  if (best != current_shadow_) {
+    current_shadow_ = best;
+    resize_window(shadow_caches_[best]->window_fraction);
+  }
+
+  for (const std::unique_ptr<ShadowCache>& shadow : shadow_caches_) {
+    shadow->score *= shadow_hit_decay;
+  }
+  sample_accesses_ = 0;
+}
+
+// Sets the window to window_fraction of max_weight (at least one unit) and the
+// protected segment to its share of the rest. A smaller window takes effect
+// as its overflow moves to probation on the next insertion.
+void WTinyLfu::resize_window(double window_fraction) noexcept {
   const double max = static_cast<double>(max_weight_);
-  const double window = std::clamp(static_cast<double>(max_window_) + amount * max, 1.0,
-                                   max * (1.0 - 1.0 / 16));
-  max_window_ = static_cast<std::size_t>(window);
-  max_protected_ = static_cast<std::size_t>((max - window) * protected_fraction);
+  max_window_ = std::max<std::size_t>(1, static_cast<std::size_t>(max * window_fraction));
+  max_protected_ =
+      static_cast<std::size_t>((max - static_cast<double>(max_window_)) * protected_fraction);
   demote_protected_overflow();
 }
 

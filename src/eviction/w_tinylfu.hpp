@@ -10,35 +10,58 @@
 // (the probation segment's LRU end), so one-hit wonders and scans pass
 // through the window without flushing the main space. The sketch halves all
 // counters every sample period (ten accesses per entry of capacity), so old
-// popularity fades. A hill climber moves the window/main boundary: every
-// sample period it compares the hit ratio with the previous period and keeps
-// stepping in the direction that helped, so recency-heavy workloads get a
-// larger window and frequency-heavy ones a smaller one.
+// popularity fades.
+//
+// Window sizing. Recency-heavy workloads want a large window, frequency-heavy
+// ones a window of a few entries. Seven shadow caches find the size. Each is a
+// W-TinyLFU policy with a fixed window (one entry, 1%, 3%, 7%, 15%, 30% or 50%
+// of its capacity) at 2^-k of the real capacity. It replays the lookups of a
+// sample of keys chosen by hash, one key in 2^k. Spatial sampling keeps each
+// key's whole history, so a scaled-down cache measures about the hit ratio of
+// the full-size one. Every two lookups per cached entry, the real window takes
+// the size of the shadow cache with the most hits, counted with a decay of 3%
+// per period. Unlike a hill climber, which must try each size on the real cache
+// for a whole period and follow a noisy hit ratio, the shadow caches try all
+// sizes at once, so the window settles within a few periods even on traces that
+// are short for the cache's size.
 //
 // Size awareness. Entries weigh their bytes. Admitting a candidate may need
 // several probation victims; the candidate must beat each of them in turn, so
-// one large cold page cannot push out many small hot ones.
+// one large cold page cannot push out many small hot ones. The shadow caches
+// replay weights too.
 //
 // Trade-off and failure mode. The sketch costs a few bytes per entry of
-// capacity, and every access updates it. A workload that shifts abruptly to a
-// new working set is served by the window until the sketch has seen the new
-// keys; the hill climber widens the window to shorten that phase. Workloads
-// that favour pure recency at large sizes (the cache2k web traces at 4,000
-// entries, scarab) still lose about one point of hit ratio to ARC
-// (docs/benchmarks.md). An attacker who can make many keys collide in the
-// sketch could raise their estimates; MemoryStore hashes keys with a
-// per-store random seed, so such collisions cannot be computed in advance.
+// capacity, and every access updates it. The shadow caches keep at least 2,048
+// entries each, or a copy of every key when the cache is smaller. That costs
+// up to seven hash-map nodes per cached entry for a small cache. For a large
+// one it is an estimated 2 MiB per policy: fewer than 4,096 entries in each
+// shadow cache, at about 80 bytes each. MemoryStore has one policy per shard. A
+// sampled lookup does seven times the policy's work, so a small cache, where
+// every key is sampled, pays that on every lookup. The window can only take
+// the seven sizes above.
+//
+// Workloads that favour recency at large sizes (the cache2k web traces at
+// 4,000 entries, scarab at 25,000) still trail ARC by 0.3 to 0.7 points of hit
+// ratio (viewcache-sim). No fixed window closes that gap, and neither did
+// admitting candidates that tie with the victim at low frequencies. An
+// attacker who can make many keys collide in the sketch could raise their
+// estimates. MemoryStore hashes keys with a per-store random seed, so such
+// collisions cannot be computed in advance.
 //
 // References: G. Einziger, R. Friedman, B. Manes, "TinyLFU: A Highly
 // Efficient Cache Admission Policy", ACM Transactions on Storage, 2017;
 // G. Einziger et al., "Adaptive Software Cache Management", Middleware 2018;
-// the design notes of Caffeine (github.com/ben-manes/caffeine, wiki "Design").
+// the design notes of Caffeine (github.com/ben-manes/caffeine, wiki "Design");
+// C. Waldspurger et al., "Cache Modeling and Optimization using Miniature
+// Simulations", USENIX ;login:, Spring 2018, for spatially sampled shadow
+// caches that try several configurations at once.
 
 #include <boost/container/small_vector.hpp>
 #include <boost/intrusive/list.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace viewcache::detail {
@@ -85,16 +108,19 @@ class WTinyLfu {
   // first estimate of how many entries that is, to size the sketch; it grows
   // as the real count does.
   WTinyLfu(std::size_t max_weight, std::size_t expected_entries);
+  ~WTinyLfu();
 
   WTinyLfu(const WTinyLfu&) = delete;
   WTinyLfu& operator=(const WTinyLfu&) = delete;
 
-  // Counts one lookup of hash, hit or miss. Feeds the sketch and the hill
-  // climber's hit ratio.
+  // Counts one lookup of hash: feeds the sketch, and every two lookups per
+  // cached entry gives the window the size of the best shadow cache. hit is
+  // not used, because the shadow caches count their own hits.
   void record_access(std::uint64_t hash, bool hit) noexcept;
 
-  // Marks node, already in the policy, as just used.
-  void on_hit(PolicyNode& node) noexcept;
+  // Marks node, already in the policy, as just used. Throws std::bad_alloc
+  // when a shadow cache cannot grow, and the policy is then unchanged.
+  void on_hit(PolicyNode& node);
 
   // Adds node, which must not be in the policy, and appends to victims every
   // node the policy removes to stay within max_weight, node itself included
@@ -120,6 +146,11 @@ class WTinyLfu {
 
  private:
   using List = boost::intrusive::list<PolicyNode>;
+  struct ShadowCache;
+
+  // A policy whose window stays at window_fraction of max_weight: the policy
+  // of one shadow cache.
+  WTinyLfu(std::size_t max_weight, std::size_t expected_entries, double window_fraction);
 
   [[nodiscard]] std::size_t main_weight() const noexcept {
     return probation_weight_ + protected_weight_;
@@ -127,12 +158,15 @@ class WTinyLfu {
   void unlink(PolicyNode& node) noexcept;
   void link(PolicyNode& node, PolicyNode::Region region) noexcept;
   void promote(PolicyNode& node) noexcept;
+  void insert(PolicyNode& node, Victims& victims);
+  void resize_window(double window_fraction) noexcept;
   void demote_protected_overflow() noexcept;
   void evict_from_window(Victims& victims);
   void evict_from_main(Victims& victims);
   [[nodiscard]] PolicyNode* coldest_resident() noexcept;
   [[nodiscard]] bool admit(const PolicyNode& candidate, const PolicyNode& victim) const noexcept;
-  void climb() noexcept;
+  void feed_shadow_caches(const PolicyNode& node);
+  void adopt_best_window() noexcept;
 
   std::size_t max_weight_;
   std::size_t max_window_;
@@ -152,11 +186,14 @@ class WTinyLfu {
 
   FrequencySketch sketch_;
 
-  // Hill climber state for the current sample period.
+  // Lookups counted since the shadow caches were last compared.
   std::size_t sample_accesses_ = 0;
-  std::size_t sample_hits_ = 0;
-  double previous_hit_ratio_ = 0.0;
-  double step_ = 0.0;  // signed change of max_window_ as a fraction of max_weight_
+
+  // Keys whose hash, remixed, has these bits clear are replayed through the
+  // shadow caches. A shadow cache's own policy has no shadow caches.
+  std::uint64_t shadow_sample_mask_ = 0;
+  std::vector<std::unique_ptr<ShadowCache>> shadow_caches_;
+  std::size_t current_shadow_ = 0;  // the shadow cache whose window size is in use
 };
 
 }  // namespace viewcache::detail
