@@ -22,14 +22,19 @@ constexpr std::array<double, 7> shadow_window_fractions = {0.0, 0.01, 0.03, 0.07
 // The window starts at 1% of max_weight, as Caffeine's does.
 constexpr std::size_t initial_shadow = 1;
 
-// A shadow cache replays one key in 2^k, with k chosen so that it keeps at
-// least this many entries, or all keys when the cache is smaller.
-constexpr std::size_t min_shadow_entries = 2048;
+// The shadow caches replay one key in sample_rate, a power of two. A cache of
+// 32,768 entries or more samples the fewest keys that leave each shadow cache
+// large_shadow_entries, so its hit ratio stays close to the full-size one's.
+// A smaller cache samples one key in 16, so a lookup pays for the shadow
+// caches one time in 16, but never fewer keys than leave small_shadow_entries
+// in each shadow cache. A cache of fewer than 128 entries replays every key.
+constexpr std::size_t large_shadow_entries = 2048;
+constexpr std::size_t small_shadow_entries = 64;
+constexpr std::size_t default_sample_rate = 16;
 
 // The shadow caches are compared every two lookups per cached entry (counting
-// at least 64 entries). Each one's hit count is multiplied by this
-// factor at every comparison, so its score covers roughly the last 30
-// periods.
+// at least 64 entries). Each one's hit count is multiplied by this factor at
+// every comparison, so its score covers roughly the last 30 periods.
 constexpr std::size_t resize_period_per_entry = 2;
 constexpr double shadow_hit_decay = 0.97;
 
@@ -93,84 +98,136 @@ void FrequencySketch::halve() noexcept {
   additions_ /= 2;
 }
 
-// A smaller cache with a fixed window, fed the sampled keys of the real one.
-// It owns its entries, keyed by hash: two keys whose hashes collide count as
-// one, which only blurs the score.
-struct WTinyLfu::ShadowCache {
-  ShadowCache(std::size_t max_weight, std::size_t expected_entries, double fraction)
-      : window_fraction(fraction), policy(max_weight, expected_entries, fraction) {
-    entries.reserve(expected_entries);
+// Smaller caches, one per window size, fed the sampled keys of the real one.
+// They see the same lookups, so they share one sketch and one table of
+// entries, where each key has a node for every shadow cache. Entries are keyed
+// by hash: two keys whose hashes collide count as one, which only blurs the
+// scores.
+class WTinyLfu::ShadowCaches {
+ public:
+  static constexpr std::size_t count = shadow_window_fractions.size();
+
+  // Sizes each shadow cache for 1/sample_rate of max_weight and of
+  // expected_entries.
+  ShadowCaches(std::size_t max_weight, std::size_t expected_entries, std::size_t sample_rate)
+      : sample_mask_(sample_rate - 1),
+        sketch_(std::max<std::size_t>(16, expected_entries / sample_rate)) {
+    const std::size_t shadow_weight = std::max<std::size_t>(1, max_weight / sample_rate);
+    for (std::size_t i = 0; i < count; ++i) {
+      policies_[i] = std::unique_ptr<WTinyLfu>(
+          new WTinyLfu(shadow_weight, shadow_window_fractions[i], sketch_));
+    }
+    entries_.reserve(std::max<std::size_t>(16, expected_entries / sample_rate));
   }
 
-  // Replays one lookup of hash, inserting it on a miss.
+  ShadowCaches(const ShadowCaches&) = delete;
+  ShadowCaches& operator=(const ShadowCaches&) = delete;
+
+  // Replays one lookup of hash in every shadow cache, inserting it where it
+  // misses, when the key is in the sample.
   void access(std::uint64_t hash, std::size_t weight) {
-    const auto found = entries.find(hash);
-    const bool hit = found != entries.end();
-    policy.record_access(hash, hit);
-    if (hit) {
-      score += 1;
-      policy.on_hit(found->second);
+    if ((mix64(hash ^ shadow_sample_salt) & sample_mask_) != 0) {
       return;
     }
+    sketch_.increment(hash);
 
-    PolicyNode& node = entries[hash];
-    node.hash = hash;
-    node.weight = weight;
-    victims.clear();
-    try {
-      policy.on_insert(node, victims);
-    } catch (...) {
-      // An entry the policy never linked would count as a hit forever.
-      if (node.region == PolicyNode::Region::none) {
-        entries.erase(hash);
+    Entry& entry = entries_[hash];
+    for (std::size_t i = 0; i < count; ++i) {
+      PolicyNode& node = entry.nodes[i];
+      if (node.region != PolicyNode::Region::none) {
+        scores_[i] += 1;
+        policies_[i]->on_hit(node);
+        continue;
       }
-      throw;
+      node.hash = hash;
+      node.weight = weight;
+      victims_.clear();
+      try {
+        policies_[i]->insert(node, victims_);
+      } catch (...) {
+        settle(entry, node);
+        throw;
+      }
+      settle(entry, node);
     }
-    for (PolicyNode* victim : victims) {
-      entries.erase(victim->hash);
+    if (entry.resident == 0) {
+      entries_.erase(hash);
     }
   }
 
-  double window_fraction;
-  double score = 0;  // hits, decayed at every comparison
-  // Declared before policy, so the policy's lists unlink the entries before
-  // the entries are destroyed.
-  std::unordered_map<std::uint64_t, PolicyNode> entries;
-  WTinyLfu policy;
-  Victims victims;
+  [[nodiscard]] double score(std::size_t i) const noexcept { return scores_[i]; }
+
+  void decay_scores() noexcept {
+    for (double& score : scores_) {
+      score *= shadow_hit_decay;
+    }
+  }
+
+ private:
+  struct Entry {
+    std::array<PolicyNode, count> nodes;
+    std::size_t resident = 0;  // how many shadow caches contain the key
+  };
+
+  // Counts node, just inserted into one shadow cache, if that cache kept it.
+  // Then drops the entry of each victim that has lost its last node. Every
+  // other victim has another key, so entry itself stays valid.
+  void settle(Entry& entry, const PolicyNode& node) {
+    if (node.region != PolicyNode::Region::none) {
+      ++entry.resident;
+    }
+    for (PolicyNode* victim : victims_) {
+      if (victim == &node) {
+        continue;
+      }
+      const auto found = entries_.find(victim->hash);
+      if (found != entries_.end() && --found->second.resident == 0) {
+        entries_.erase(found);
+      }
+    }
+  }
+
+  std::uint64_t sample_mask_;
+  FrequencySketch sketch_;
+  std::unordered_map<std::uint64_t, Entry> entries_;
+  // Declared after sketch_ and entries_, so the policies are destroyed first
+  // and their lists unlink the nodes before the table frees them.
+  std::array<std::unique_ptr<WTinyLfu>, count> policies_;
+  std::array<double, count> scores_{};  // hits, decayed at every comparison
+  Victims victims_;
 };
 
 WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries)
-    : WTinyLfu(max_weight, expected_entries, shadow_window_fractions[initial_shadow]) {
-  // Samples one key in 2^k so that each shadow cache keeps at least
-  // min_shadow_entries entries. A smaller cache is replayed whole.
-  std::size_t sample_rate = 1;
-  while (expected_entries / (sample_rate * 2) >= min_shadow_entries) {
-    sample_rate *= 2;
-  }
-  shadow_sample_mask_ = sample_rate - 1;
-  current_shadow_ = initial_shadow;
+    : max_weight_(std::max<std::size_t>(max_weight, 1)),
+      own_sketch_(expected_entries),
+      sketch_(&own_sketch_),
+      current_shadow_(initial_shadow) {
+  resize_window(shadow_window_fractions[initial_shadow]);
 
-  const std::size_t shadow_weight = std::max<std::size_t>(1, max_weight_ / sample_rate);
-  const std::size_t shadow_entries = std::max<std::size_t>(16, expected_entries / sample_rate);
-  shadow_caches_.reserve(shadow_window_fractions.size());
-  for (const double fraction : shadow_window_fractions) {
-    shadow_caches_.push_back(
-        std::make_unique<ShadowCache>(shadow_weight, shadow_entries, fraction));
-  }
+  // The largest power of two that leaves each shadow cache min_entries.
+  const auto max_sample_rate = [expected_entries](std::size_t min_entries) {
+    std::size_t rate = 1;
+    while (expected_entries / (rate * 2) >= min_entries) {
+      rate *= 2;
+    }
+    return rate;
+  };
+  const std::size_t sample_rate =
+      std::max(max_sample_rate(large_shadow_entries),
+               std::min(max_sample_rate(small_shadow_entries), default_sample_rate));
+  shadow_caches_ = std::make_unique<ShadowCaches>(max_weight_, expected_entries, sample_rate);
 }
 
-WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries, double window_fraction)
-    : max_weight_(std::max<std::size_t>(max_weight, 1)), max_window_(1), max_protected_(0),
-      sketch_(expected_entries) {
+WTinyLfu::WTinyLfu(std::size_t max_weight, double window_fraction, FrequencySketch& sketch)
+    : max_weight_(std::max<std::size_t>(max_weight, 1)), own_sketch_(0), sketch_(&sketch) {
   resize_window(window_fraction);
 }
 
 WTinyLfu::~WTinyLfu() = default;
 
 void WTinyLfu::record_access(std::uint64_t hash, [[maybe_unused]] bool hit) noexcept {
-  sketch_.increment(hash);
-  if (shadow_caches_.empty()) {
+  sketch_->increment(hash);
+  if (shadow_caches_ == nullptr) {
     return;
   }
   ++sample_accesses_;
@@ -180,7 +237,9 @@ void WTinyLfu::record_access(std::uint64_t hash, [[maybe_unused]] bool hit) noex
 }
 
 void WTinyLfu::on_hit(PolicyNode& node) {
-  feed_shadow_caches(node);
+  if (shadow_caches_ != nullptr) {
+    shadow_caches_->access(node.hash, node.weight);
+  }
   switch (node.region) {
     case PolicyNode::Region::window:
       window_.splice(window_.begin(), window_, window_.iterator_to(node));
@@ -197,7 +256,9 @@ void WTinyLfu::on_hit(PolicyNode& node) {
 }
 
 void WTinyLfu::on_insert(PolicyNode& node, Victims& victims) {
-  feed_shadow_caches(node);
+  if (shadow_caches_ != nullptr) {
+    shadow_caches_->access(node.hash, node.weight);
+  }
   insert(node, victims);
 }
 
@@ -208,7 +269,7 @@ void WTinyLfu::insert(PolicyNode& node, Victims& victims) {
   }
   // Grows the sketch before linking, so an allocation failure leaves the
   // policy unchanged.
-  sketch_.ensure_capacity(entries_ + 1);
+  sketch_->ensure_capacity(entries_ + 1);
   link(node, PolicyNode::Region::window);
   ++entries_;
 
@@ -356,40 +417,24 @@ void WTinyLfu::evict_from_main(Victims& victims) {
 // loop trace of the LIRS paper the random admissions cost 3.7 points of hit
 // ratio (viewcache-sim, 512 entries).
 bool WTinyLfu::admit(const PolicyNode& candidate, const PolicyNode& victim) const noexcept {
-  return sketch_.estimate(candidate.hash) > sketch_.estimate(victim.hash);
-}
-
-// Replays the lookup of node through the shadow caches when its key is in
-// their sample.
-void WTinyLfu::feed_shadow_caches(const PolicyNode& node) {
-  if (shadow_caches_.empty()) {
-    return;
-  }
-  if ((mix64(node.hash ^ shadow_sample_salt) & shadow_sample_mask_) != 0) {
-    return;
-  }
-  for (const std::unique_ptr<ShadowCache>& shadow : shadow_caches_) {
-    shadow->access(node.hash, node.weight);
-  }
+  return sketch_->estimate(candidate.hash) > sketch_->estimate(victim.hash);
 }
 
 // Gives the window the size of the shadow cache with the best recent score.
 // On a tie the window keeps its size.
 void WTinyLfu::adopt_best_window() noexcept {
   std::size_t best = current_shadow_;
-  for (std::size_t i = 0; i < shadow_caches_.size(); ++i) {
-    if (shadow_caches_[i]->score > shadow_caches_[best]->score) {
+  for (std::size_t i = 0; i < ShadowCaches::count; ++i) {
+    if (shadow_caches_->score(i) > shadow_caches_->score(best)) {
       best = i;
     }
   }
   if (best != current_shadow_) {
     current_shadow_ = best;
-    resize_window(shadow_caches_[best]->window_fraction);
+    resize_window(shadow_window_fractions[best]);
   }
 
-  for (const std::unique_ptr<ShadowCache>& shadow : shadow_caches_) {
-    shadow->score *= shadow_hit_decay;
-  }
+  shadow_caches_->decay_scores();
   sample_accesses_ = 0;
 }
 

@@ -15,15 +15,16 @@
 // Window sizing. Recency-heavy workloads want a large window, frequency-heavy
 // ones a window of a few entries. Seven shadow caches find the size. Each is a
 // W-TinyLFU policy with a fixed window (one entry, 1%, 3%, 7%, 15%, 30% or 50%
-// of its capacity) at 2^-k of the real capacity. It replays the lookups of a
-// sample of keys chosen by hash, one key in 2^k. Spatial sampling keeps each
-// key's whole history, so a scaled-down cache measures about the hit ratio of
-// the full-size one. Every two lookups per cached entry, the real window takes
-// the size of the shadow cache with the most hits, counted with a decay of 3%
-// per period. Unlike a hill climber, which must try each size on the real cache
-// for a whole period and follow a noisy hit ratio, the shadow caches try all
-// sizes at once, so the window settles within a few periods even on traces that
-// are short for the cache's size.
+// of its capacity) at 1/n of the real capacity, and it replays the lookups of
+// one key in n, chosen by hash. Spatial sampling keeps each key's whole
+// history, so a scaled-down cache measures about the hit ratio of the full-size
+// one. The seven see the same keys, so they share one sketch and one table that
+// has a node per shadow cache for each key. Every two lookups per cached entry,
+// the real window takes the size of the shadow cache with the most hits,
+// counted with a decay of 3% per period. A hill climber must try each size on
+// the real cache for a whole period and follows a noisy hit ratio. The shadow
+// caches try all sizes at once, so the window settles within a few periods,
+// even on traces that are short for the cache's size.
 //
 // Size awareness. Entries weigh their bytes. Admitting a candidate may need
 // several probation victims; the candidate must beat each of them in turn, so
@@ -31,14 +32,17 @@
 // replay weights too.
 //
 // Trade-off and failure mode. The sketch costs a few bytes per entry of
-// capacity, and every access updates it. The shadow caches keep at least 2,048
-// entries each, or a copy of every key when the cache is smaller. That costs
-// up to seven hash-map nodes per cached entry for a small cache. For a large
-// one it is an estimated 2 MiB per policy: fewer than 4,096 entries in each
-// shadow cache, at about 80 bytes each. MemoryStore has one policy per shard. A
-// sampled lookup does seven times the policy's work, so a small cache, where
-// every key is sampled, pays that on every lookup. The window can only take
-// the seven sizes above.
+// capacity, and every access updates it. The shadow caches sample one key in 16
+// for caches of 1,024 to 65,535 entries. Larger caches sample fewer keys, so
+// that each shadow cache keeps 2,048 to 4,095 entries. Smaller ones sample
+// more, so that each keeps at least 64, and a cache under 128 entries replays
+// every key. A sampled lookup costs a table lookup, a sketch update and seven
+// list updates. On a store of 1,024 hot keys (viewcache_latency_bench, one
+// thread) MemoryStore::get went from about 50 to 52 ns at the median, and the
+// memory benchmark's store overhead from 241 to 262 bytes per entry. A small
+// sample is noisy: sampling one key in 16 instead of every key costs up to 0.35
+// points on some traces of docs/benchmarks.md. The window can only take the
+// seven sizes above.
 //
 // Workloads that favour recency at large sizes (the cache2k web traces at
 // 4,000 entries, scarab at 25,000) still trail ARC by 0.3 to 0.7 points of hit
@@ -146,11 +150,11 @@ class WTinyLfu {
 
  private:
   using List = boost::intrusive::list<PolicyNode>;
-  struct ShadowCache;
+  class ShadowCaches;
 
-  // A policy whose window stays at window_fraction of max_weight: the policy
-  // of one shadow cache.
-  WTinyLfu(std::size_t max_weight, std::size_t expected_entries, double window_fraction);
+  // A policy whose window stays at window_fraction of max_weight and whose
+  // admission reads sketch, which its owner feeds: a shadow cache's policy.
+  WTinyLfu(std::size_t max_weight, double window_fraction, FrequencySketch& sketch);
 
   [[nodiscard]] std::size_t main_weight() const noexcept {
     return probation_weight_ + protected_weight_;
@@ -165,12 +169,11 @@ class WTinyLfu {
   void evict_from_main(Victims& victims);
   [[nodiscard]] PolicyNode* coldest_resident() noexcept;
   [[nodiscard]] bool admit(const PolicyNode& candidate, const PolicyNode& victim) const noexcept;
-  void feed_shadow_caches(const PolicyNode& node);
   void adopt_best_window() noexcept;
 
   std::size_t max_weight_;
-  std::size_t max_window_;
-  std::size_t max_protected_;
+  std::size_t max_window_ = 1;
+  std::size_t max_protected_ = 0;
 
   List window_;
   List probation_;
@@ -184,15 +187,16 @@ class WTinyLfu {
   // insertion, which have not yet won or lost their duel for the main space.
   std::size_t pending_candidates_ = 0;
 
-  FrequencySketch sketch_;
+  // Unused in a shadow cache's policy, which reads the sketch that all shadow
+  // caches share.
+  FrequencySketch own_sketch_;
+  FrequencySketch* sketch_;
 
   // Lookups counted since the shadow caches were last compared.
   std::size_t sample_accesses_ = 0;
 
-  // Keys whose hash, remixed, has these bits clear are replayed through the
-  // shadow caches. A shadow cache's own policy has no shadow caches.
-  std::uint64_t shadow_sample_mask_ = 0;
-  std::vector<std::unique_ptr<ShadowCache>> shadow_caches_;
+  // Null in a shadow cache's own policy.
+  std::unique_ptr<ShadowCaches> shadow_caches_;
   std::size_t current_shadow_ = 0;  // the shadow cache whose window size is in use
 };
 
