@@ -11,6 +11,7 @@
 #include <boost/intrusive/set.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <bit>
 #include <functional>
 #include <map>
 #include <memory>
@@ -131,14 +132,20 @@ class MemoryShard {
   // The table stores owning pointers and hashes an entry by its cached hash,
   // so a rehash never rehashes key bytes. Lookups by HashedKey are
   // heterogeneous: no entry or string is built to probe.
+  //
+  // The store picks the shard by the hash's top bits, and Boost's flat tables
+  // place a key by its top bits too, so the table gets the hash rotated by 32
+  // bits. Unrotated, every key of a shard would start its probe in the same
+  // part of the table, and lookups slowed down as the shard filled.
   struct EntryHash {
     using is_transparent = void;
     using is_avalanching = void;  // the hash is mixed already
+    static std::size_t table_hash(std::uint64_t hash) noexcept { return std::rotl(hash, 32); }
     std::size_t operator()(const std::unique_ptr<MemoryEntry>& entry) const noexcept {
-      return entry->hash;
+      return table_hash(entry->hash);
     }
-    std::size_t operator()(const HashedKey& key) const noexcept { return key.hash; }
-    std::size_t operator()(const BufferedHit& hit) const noexcept { return hit.hash; }
+    std::size_t operator()(const HashedKey& key) const noexcept { return table_hash(key.hash); }
+    std::size_t operator()(const BufferedHit& hit) const noexcept { return table_hash(hit.hash); }
   };
   struct EntryEqual {
     using is_transparent = void;

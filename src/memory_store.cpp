@@ -196,6 +196,9 @@ Store::Hit MemoryStore::get(std::string_view key) {
   const detail::HashedKey hashed{key, hash(key)};
   const Clock::time_point now = options_.clock->now();
   detail::HitBatch full;
+  if (!front_->enabled()) {
+    return shard_for(hashed.hash).get(hashed, now);
+  }
   if (Hit hit = front_->get(hashed, now, full)) {
     if (full.size != 0) {
       replay(full);
@@ -304,8 +307,9 @@ std::uint64_t MemoryStore::hash(std::string_view key) const noexcept {
   return XXH3_64bits_withSeed(key.data(), key.size(), options_.hash_seed);
 }
 
-// The shard comes from the high bits of the hash, and each shard's table uses
-// the low bits, so the two choices stay independent.
+// The shard comes from the high bits of the hash. Each shard's table places
+// keys by a rotated hash (MemoryShard::EntryHash), so the two choices stay
+// independent.
 std::size_t MemoryStore::shard_index(std::uint64_t hash) const noexcept {
   return shard_bits_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - shard_bits_));
 }
