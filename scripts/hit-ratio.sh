@@ -13,7 +13,9 @@
 #   TRACES_DIR   default: ../shared/traces beside the repository
 #
 # It writes one JSON line per trace, policy and size to
-# build/release/hit-ratio.jsonl. Each line is viewcache-sim's --json object
+# build/release/hit-ratio.jsonl, or with --quick to
+# build/release/hit-ratio-quick.jsonl, so that a quick run never replaces the
+# sweep that bench/plot.py draws its curves from. Each line is viewcache-sim's --json object
 # with one field added: "target_capacity", true at a target size. Then it
 # prints two tables of hit ratios: the target sizes, and then the whole sweep
 # with the target rows marked (with --quick, only the first).
@@ -62,6 +64,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target viewcache-sim
 sim=build/release/tools/sim/viewcache-sim
 out=build/release/hit-ratio.jsonl
+if $quick; then
+  out=build/release/hit-ratio-quick.jsonl
+fi
 : >"$out"
 
 # capacity_key CAPACITY: prints the capacity as viewcache-sim's JSON reports

@@ -64,7 +64,8 @@ class Store {
   // Stores page under key for ttl, replacing any entry with that key, and
   // indexes it under options.family and options.tags. A store may decline
   // the page (for example when it is larger than the store's budget) and
-  // returns false then. A ttl of zero or less stores nothing. Thread-safe.
+  // returns false then. A ttl of zero or less stores nothing and leaves any
+  // entry already under key as it is; erase() removes one. Thread-safe.
   //
   // Implementations repeat the default argument, so a call through the
   // derived type and one through Store behave alike.

@@ -63,7 +63,7 @@ TEST(PublishedFigures, OltpArcAt1000) {
 }
 
 // 17.11% is the figure quoted for ARC on P3 at 32,768 pages from the same
-// paper; this implementation gives 17.103%.
+// paper; this implementation gives 17.113%.
 TEST(PublishedFigures, P3ArcAt32768) {
   const auto trace = load_if_present("arc/P3.lis.zst", Format::arc);
   if (!trace) {
