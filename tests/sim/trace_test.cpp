@@ -182,6 +182,19 @@ TEST(AccessLogFormat, OnlyGetWithStatus200IsLookup) {
   EXPECT_EQ(trace.skipped_lines, 3U);
 }
 
+TEST(AccessLogFormat, AbsoluteTargetIsOriginForm) {
+  ScratchDir dir;
+  const std::string log =
+      "10.0.0.1 - - [04/Dec/2026:10:00:00 +0000] \"GET /c?q=1 HTTP/1.1\" 200 10\n"
+      "10.0.0.2 - - [04/Dec/2026:10:00:01 +0000] \"GET http://example.org/c?q=1 HTTP/1.1\" 200 10\n"
+      "10.0.0.3 - - [04/Dec/2026:10:00:02 +0000] \"GET HTTPS://example.org HTTP/1.1\" 200 10\n"
+      "10.0.0.4 - - [04/Dec/2026:10:00:03 +0000] \"GET / HTTP/1.1\" 200 10\n"
+      "10.0.0.5 - - [04/Dec/2026:10:00:04 +0000] \"GET http://example.org?x=1 HTTP/1.1\" 200 10\n"
+      "10.0.0.6 - - [04/Dec/2026:10:00:05 +0000] \"GET /?x=1 HTTP/1.1\" 200 10\n";
+  const Trace trace = load_trace(Format::access_log, dir.write("access.log", log));
+  EXPECT_THAT(trace.keys, ElementsAre(0, 0, 1, 1, 2, 2));
+}
+
 TEST(AccessLogFormat, LineWithoutStatusNamesLine) {
   ScratchDir dir;
   const std::string path = dir.write(

@@ -228,7 +228,8 @@ Formats:
                the empty key, and a CR before the newline is part of the key.
   access-log   a web server log in common or combined log format. Each GET
                with status 200 is a lookup of its request target (path and
-               query), sized by the bytes column ("-" counts as 0). Every
+               query; an absolute http:// or https:// target counts as its
+               path and query), sized by the bytes column ("-" counts as 0). Every
                other request (other methods, other statuses) is not a cache
                lookup: it is skipped, and the number skipped is printed on
                stderr. Empty lines are ignored; any other line that does not

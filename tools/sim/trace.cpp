@@ -4,8 +4,11 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "byte_source.hpp"
@@ -267,6 +270,29 @@ std::size_t skip_quoted(std::string_view text, std::size_t open) noexcept {
   return std::string_view::npos;
 }
 
+// Returns the origin form (path and query) of an HTTP request target. An
+// absolute-form target, which requests through a proxy carry, loses its
+// scheme and authority, so "http://example.org/a?b" and "/a?b" are one key.
+std::string origin_form(std::string_view target) {
+  for (const std::string_view scheme : {std::string_view{"http://"}, std::string_view{"https://"}}) {
+    const bool absolute =
+        target.size() >= scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char lower, char c) {
+          return lower == static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        });
+    if (!absolute) {
+      continue;
+    }
+    const std::string_view rest = target.substr(scheme.size());
+    const std::size_t path = rest.find_first_of("/?");
+    if (path == std::string_view::npos) {
+      return "/";
+    }
+    return rest[path] == '/' ? std::string{rest.substr(path)} : "/" + std::string{rest.substr(path)};
+  }
+  return std::string{target};
+}
+
 // Common and combined log format:
 //   host ident user [time] "METHOD target PROTOCOL" status bytes ["referer" "agent"]
 // A GET with status 200 is a lookup of its target (path and query) with the
@@ -320,7 +346,7 @@ void read_access_log(LineReader& reader, KeyIds& ids, TraceBuilder& builder,
     if (target.empty()) {
       fail_line(reader, text, "a GET with status 200 has no request target");
     }
-    builder.add(ids.for_text(target), *bytes);
+    builder.add(ids.for_text(origin_form(target)), *bytes);
   }
 }
 
