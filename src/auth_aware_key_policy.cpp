@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "digest.hpp"
@@ -33,14 +34,15 @@ struct Parameter {
 };
 
 std::uint64_t name_prefix(std::string_view name) noexcept {
-  std::uint64_t prefix = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    prefix <<= 8U;
-    if (i < name.size()) {
-      prefix |= static_cast<unsigned char>(name[i]);
-    }
+  const std::size_t count = std::min<std::size_t>(name.size(), 8);
+  if (count == 0) {
+    return 0;
   }
-  return prefix;
+  std::uint64_t prefix = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    prefix = prefix << 8U | static_cast<unsigned char>(name[i]);
+  }
+  return prefix << (8 * (8 - count));
 }
 
 // Typical queries have a few parameters; more spill to the heap.
@@ -115,14 +117,134 @@ std::optional<std::string_view> find_vary_value(const Request& request,
   return std::nullopt;
 }
 
+// Returns true when the ignore and allow lists of query keep the parameter
+// named canonical_name.
+bool keeps_parameter(const AuthAwareKeyPolicy::QueryOptions& query,
+                     std::string_view canonical_name) noexcept {
+  const auto matches = [canonical_name](const std::string& pattern) {
+    return detail::glob_match(pattern, canonical_name);
+  };
+  if (std::any_of(query.ignore.begin(), query.ignore.end(), matches)) {
+    return false;
+  }
+  return !query.allow || std::any_of(query.allow->begin(), query.allow->end(), matches);
+}
+
+bool names_in_order(const Parameter& previous, const Parameter& next, const char* bytes) noexcept {
+  if (previous.prefix != next.prefix) {
+    return previous.prefix < next.prefix;
+  }
+  const std::string_view previous_name{bytes + previous.name_begin,
+                                       previous.name_end - previous.name_begin};
+  return previous_name <= std::string_view{bytes + next.name_begin, next.name_end - next.name_begin};
+}
+
+// Appends the parameters of a sorted-mode query in canonical form, in the
+// order received and separated by '&', leaving out empty parameters and those
+// the ignore and allow lists drop. Records each in parameters and clears
+// sorted when two are out of order. Returns false for an invalid query.
+//
+// One scan finds the delimiters and the bytes to escape at once. Writing goes
+// through a pointer into space reserved for the longest result: three bytes
+// per byte read, plus the '&' written after every parameter and removed after
+// the last. The query is first copied whole; until a byte is rewritten or
+// left out (in_place), out contains the bytes still to read at their final
+// place, so runs need no copy.
+bool write_parameters(std::string_view query, const AuthAwareKeyPolicy::QueryOptions& options,
+                      const detail::ComponentRules& rules, KeyBuffer& out, Parameters& parameters,
+                      bool& sorted) {
+  const bool filters = !options.ignore.empty() || options.allow.has_value();
+  const std::size_t begin = out.size();
+  char* const first = out.extend(detail::max_canonical_bytes(query.size()) + 1);
+  const char* const bytes = out.view().data();  // offsets into out index it
+  const auto offset = [bytes](const char* at) { return static_cast<std::uint32_t>(at - bytes); };
+  detail::copy_bytes(first, query.data(), query.size());
+  bool in_place = true;
+  detail::StopFinder stops(query, options.plus_is_space ? detail::query_plus_split_stops
+                                                        : detail::query_split_stops);
+
+  char* write = first;
+  std::size_t read = 0;              // the next byte of query to write
+  std::size_t parameter_read = 0;    // where the current parameter starts in query
+  char* name = first;                // where its name starts in out
+  const char* name_end = nullptr;    // set when the name is written
+  bool valid = true;
+  while (true) {
+    std::size_t stop = stops.next(read);
+    write = in_place ? write + (stop - read) : detail::copy_run(query, read, stop, rules, write);
+    const char delimiter = stop < query.size() ? query[stop] : '&';  // the end ends a parameter
+    if (delimiter != '&' && delimiter != '=') {
+      in_place = false;
+      read = detail::encode_stop(query, stop, rules, write);
+      if (read == std::string_view::npos) {
+        valid = false;
+        break;
+      }
+      continue;
+    }
+    if (delimiter == '=' && name_end != nullptr) {
+      *write++ = '=';  // a value may contain '=': only the first one ends the name
+      read = stop + 1;
+      continue;
+    }
+
+    if (name_end == nullptr) {
+      const std::string_view canonical_name{name, static_cast<std::size_t>(write - name)};
+      if (delimiter == '&' && stop == parameter_read) {
+        in_place = false;  // "a=1&&b=2" has the same parameters as "a=1&b=2"
+      } else if (filters && !keeps_parameter(options, canonical_name)) {
+        // The value of a dropped parameter is not read, so it cannot make
+        // the query invalid.
+        in_place = false;
+        write = name;
+        stop = std::min(query.find('&', stop), query.size());
+      } else if (delimiter == '=') {
+        name_end = write;
+        *write++ = '=';
+        read = stop + 1;
+        continue;
+      } else {
+        name_end = write;
+      }
+    }
+    if (name_end != nullptr) {
+      const Parameter parameter{offset(name), offset(name_end), offset(write),
+                                static_cast<std::uint32_t>(parameters.size()),
+                                name_prefix({name, static_cast<std::size_t>(name_end - name)})};
+      if (sorted && !parameters.empty()) {
+        sorted = names_in_order(parameters.back(), parameter, bytes);
+      }
+      parameters.push_back(parameter);
+      *write++ = '&';
+    }
+
+    if (stop >= query.size()) {
+      break;
+    }
+    read = parameter_read = stop + 1;
+    name = write;
+    name_end = nullptr;
+  }
+  if (valid && !parameters.empty()) {
+    --write;  // the '&' after the last parameter
+  }
+  out.truncate(begin + static_cast<std::size_t>(write - first));
+  return valid;
+}
+
 // Rewrites the query at [query_begin, out.size()) with its parameters in
-// order of name, then of position, which makes the sort stable.
+// order of name, then of position, which makes the sort stable. The sorted
+// query has the same length, so it is written over the old one.
 void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
+  const std::size_t query_bytes = out.size() - query_begin;
+  // The copy is indexed by offsets into out minus query_begin.
   KeyBuffer copy;
-  copy.append(out.view().substr(query_begin));
-  const std::string_view all = copy.view();
-  const auto name_of = [all, query_begin](const Parameter& parameter) {
-    return all.substr(parameter.name_begin - query_begin, parameter.name_end - parameter.name_begin);
+  const char* const source = copy.extend(query_bytes);
+  detail::copy_bytes(copy.data(), out.view().data() + query_begin, query_bytes);
+
+  const auto name_of = [source, query_begin](const Parameter& parameter) {
+    return std::string_view{source + (parameter.name_begin - query_begin),
+                            parameter.name_end - parameter.name_begin};
   };
   std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
     if (a.prefix != b.prefix) {
@@ -132,13 +254,15 @@ void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& ou
     return order < 0 || (order == 0 && a.position < b.position);
   });
 
-  out.truncate(query_begin);
+  char* const first = out.data() + query_begin;
+  char* write = first;
   for (const Parameter& parameter : parameters) {
-    if (out.size() > query_begin) {
-      out.push_back('&');
+    if (write != first) {
+      *write++ = '&';
     }
-    out.append(all.substr(parameter.name_begin - query_begin,
-                          parameter.value_end - parameter.name_begin));
+    const std::size_t bytes = parameter.value_end - parameter.name_begin;
+    detail::copy_bytes(write, source + (parameter.name_begin - query_begin), bytes);
+    write += bytes;
   }
 }
 
@@ -320,8 +444,8 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
   }
 
   const detail::ComponentRules rules = detail::query_rules(query.plus_is_space);
+  out.push_back('?');
   if (query.mode == QueryMode::raw) {
-    out.push_back('?');
     return detail::append_canonical(request.query, rules, out) ? KeyStatus::ok
                                                                : KeyStatus::invalid_query;
   }
@@ -329,56 +453,11 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
   // Parameters are written in canonical form straight after the '?', where
   // the ignore and allow lists see their canonical names. Only when they are
   // out of order is the region copied aside and written again, sorted.
-  out.push_back('?');
   const std::size_t query_begin = out.size();
-  const bool filters = !query.ignore.empty() || query.allow.has_value();
   Parameters parameters;
   bool sorted = true;
-  std::string_view rest = request.query;
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string_view raw = rest.substr(0, amp);
-    rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
-    if (raw.empty()) {
-      continue;  // "a=1&&b=2" has the same parameters as "a=1&b=2"
-    }
-
-    const std::size_t start = out.size();
-    if (!parameters.empty()) {
-      out.push_back('&');
-    }
-    const auto name_begin = static_cast<std::uint32_t>(out.size());
-    const std::size_t equals = raw.find('=');
-    if (!detail::append_canonical(raw.substr(0, equals), rules, out)) {
-      return KeyStatus::invalid_query;
-    }
-    const auto name_end = static_cast<std::uint32_t>(out.size());
-    const std::string_view name = out.view().substr(name_begin, name_end - name_begin);
-    if (filters && !keeps_parameter(name)) {
-      out.truncate(start);
-      continue;
-    }
-
-    if (equals != std::string_view::npos) {
-      out.push_back('=');
-      if (!detail::append_canonical(raw.substr(equals + 1), rules, out)) {
-        return KeyStatus::invalid_query;
-      }
-    }
-    // Views into out are taken again here, because appending the value may
-    // have moved the buffer to the heap.
-    const std::string_view all = out.view();
-    const Parameter parameter{name_begin, name_end, static_cast<std::uint32_t>(out.size()),
-                              static_cast<std::uint32_t>(parameters.size()),
-                              name_prefix(all.substr(name_begin, name_end - name_begin))};
-    if (sorted && !parameters.empty()) {
-      const Parameter& previous = parameters.back();
-      sorted = previous.prefix < parameter.prefix ||
-               (previous.prefix == parameter.prefix &&
-                all.substr(previous.name_begin, previous.name_end - previous.name_begin) <=
-                    all.substr(name_begin, name_end - name_begin));
-    }
-    parameters.push_back(parameter);
+  if (!write_parameters(request.query, query, rules, out, parameters, sorted)) {
+    return KeyStatus::invalid_query;
   }
 
   if (parameters.empty()) {
@@ -389,17 +468,6 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
     write_sorted(parameters, query_begin, out);
   }
   return KeyStatus::ok;
-}
-
-bool AuthAwareKeyPolicy::keeps_parameter(std::string_view canonical_name) const noexcept {
-  const QueryOptions& query = options_.query;
-  const auto matches = [canonical_name](const std::string& pattern) {
-    return detail::glob_match(pattern, canonical_name);
-  };
-  if (std::any_of(query.ignore.begin(), query.ignore.end(), matches)) {
-    return false;
-  }
-  return !query.allow || std::any_of(query.allow->begin(), query.allow->end(), matches);
 }
 
 }  // namespace viewcache

@@ -1,5 +1,7 @@
 #include "key_encoding.hpp"
 
+#include <cstring>
+
 #include "ascii.hpp"
 
 namespace viewcache::detail {
@@ -10,61 +12,64 @@ void append_escape(unsigned char byte, KeyBuffer& out) {
   out.append({escape, 3});
 }
 
-// Appends a run of bytes that are kept raw, lowercasing letters on request.
-void append_run(std::string_view run, bool fold_lower, KeyBuffer& out) {
-  const std::size_t begin = out.size();
-  out.append(run);
-  if (!fold_lower) {
-    return;
-  }
-  char* bytes = out.data();
-  for (std::size_t i = begin; i < out.size(); ++i) {
-    bytes[i] = to_lower(bytes[i]);
-  }
+char* write_escape(unsigned char byte, char* out) noexcept {
+  out[0] = '%';
+  out[1] = hex_digit_upper(byte >> 4U);
+  out[2] = hex_digit_upper(byte);
+  return out + 3;
 }
 
 }  // namespace
 
+std::size_t encode_stop(std::string_view text, std::size_t at, const ComponentRules& rules,
+                        char*& out) noexcept {
+  const char c = text[at];
+  if (c == '%' && !rules.decoded) {
+    if (text.size() - at < 3 || !is_hex_digit(text[at + 1]) || !is_hex_digit(text[at + 2])) {
+      return std::string_view::npos;
+    }
+    const auto byte =
+        static_cast<unsigned char>(hex_value(text[at + 1]) * 16 + hex_value(text[at + 2]));
+    if ((char_class(static_cast<char>(byte)) & unreserved_class) != 0) {
+      const char decoded = static_cast<char>(byte);
+      *out++ = rules.fold_lower ? to_lower(decoded) : decoded;
+    } else {
+      out = write_escape(byte, out);
+    }
+    return at + 3;
+  }
+  if ((char_class(c) & rules.reject_mask) != 0) {
+    return std::string_view::npos;
+  }
+  if (c == '+' && rules.plus_is_space) {
+    std::memcpy(out, "%20", 3);
+    out += 3;
+  } else {
+    out = write_escape(static_cast<unsigned char>(c), out);
+  }
+  return at + 1;
+}
+
 bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
-  std::size_t i = 0;
-  while (i < component.size()) {
-    // Most bytes of a typical path are kept as they are: append them in runs.
-    const std::size_t run_begin = i;
-    while (i < component.size() && (char_class(component[i]) & rules.keep_mask) != 0) {
-      ++i;
-    }
-    if (i > run_begin) {
-      append_run(component.substr(run_begin, i - run_begin), rules.fold_lower, out);
-    }
-    if (i == component.size()) {
+  const std::size_t begin = out.size();
+  char* const first = out.extend(max_canonical_bytes(component.size()));
+  char* write = first;
+  StopFinder stops(component, *rules.stops);
+
+  std::size_t read = 0;
+  while (read < component.size()) {
+    const std::size_t stop = stops.next(read);
+    write = copy_run(component, read, stop, rules, write);
+    if (stop == component.size()) {
       break;
     }
-
-    const char c = component[i];
-    if (c == '%' && !rules.decoded) {
-      if (component.size() - i < 3 || !is_hex_digit(component[i + 1]) ||
-          !is_hex_digit(component[i + 2])) {
-        return false;
-      }
-      const auto byte =
-          static_cast<unsigned char>(hex_value(component[i + 1]) * 16 + hex_value(component[i + 2]));
-      if ((char_class(static_cast<char>(byte)) & unreserved_class) != 0) {
-        const char decoded = static_cast<char>(byte);
-        out.push_back(rules.fold_lower ? to_lower(decoded) : decoded);
-      } else {
-        append_escape(byte, out);
-      }
-      i += 3;
-    } else if ((char_class(c) & rules.reject_mask) != 0) {
+    read = encode_stop(component, stop, rules, write);
+    if (read == std::string_view::npos) {
+      out.truncate(begin + static_cast<std::size_t>(write - first));
       return false;
-    } else if (c == '+' && rules.plus_is_space) {
-      out.append("%20");
-      ++i;
-    } else {
-      append_escape(static_cast<unsigned char>(c), out);
-      ++i;
     }
   }
+  out.truncate(begin + static_cast<std::size_t>(write - first));
   return true;
 }
 

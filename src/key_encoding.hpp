@@ -5,8 +5,11 @@
 // strict encoding of variant values, and glob patterns for parameter names.
 
 #include <array>
+#include <cstring>
 #include <string_view>
 
+#include "ascii.hpp"
+#include "byte_scan.hpp"
 #include "viewcache/key_buffer.hpp"
 
 namespace viewcache::detail {
@@ -25,6 +28,9 @@ struct ComponentRules {
   bool fold_lower = false;
   // '+' is written as "%20".
   bool plus_is_space = false;
+  // Every byte that keep_mask does not keep, so the runs between them are
+  // copied whole.
+  const StopSet* stops = nullptr;
 };
 
 // Character classes, as bits of the table char_class() reads.
@@ -57,23 +63,45 @@ inline constexpr std::array<unsigned char, 256> class_table = make_class_table()
 // Inline because it runs once per byte of every key.
 inline unsigned char_class(char c) noexcept { return class_table[static_cast<unsigned char>(c)]; }
 
+// Builds the set of bytes that a component with keep_mask cannot copy as
+// they are, plus the delimiters listed in also_stop.
+constexpr StopSet make_component_stops(unsigned keep_mask, std::string_view also_stop) {
+  return make_stop_set([keep_mask, also_stop](unsigned char byte) {
+    return (class_table[byte] & keep_mask) != 0 && also_stop.find(static_cast<char>(byte)) ==
+                                                      std::string_view::npos;
+  });
+}
+
+inline constexpr unsigned query_keep = path_keep | question_class;
+
+inline constexpr StopSet path_stops = make_component_stops(path_keep, "");
+inline constexpr StopSet query_stops = make_component_stops(query_keep, "");
+inline constexpr StopSet query_plus_stops = make_component_stops(query_keep & ~plus_class, "");
+
+// The query stop sets plus '&' and '=', so one scan of a sorted-mode query
+// finds its parameters and the bytes to escape.
+inline constexpr StopSet query_split_stops = make_component_stops(query_keep, "&=");
+inline constexpr StopSet query_plus_split_stops =
+    make_component_stops(query_keep & ~plus_class, "&=");
+
 // Rules for a path received from the network, for a decoded path, and for a
 // query parameter name or value.
 constexpr ComponentRules received_path_rules(bool fold_lower) noexcept {
   return {.keep_mask = path_keep,
           .reject_mask = question_class | hash_class,
-          .fold_lower = fold_lower};
+          .fold_lower = fold_lower,
+          .stops = &path_stops};
 }
 
 constexpr ComponentRules decoded_path_rules(bool fold_lower) noexcept {
-  return {.keep_mask = path_keep, .decoded = true, .fold_lower = fold_lower};
+  return {.keep_mask = path_keep, .decoded = true, .fold_lower = fold_lower, .stops = &path_stops};
 }
 
 constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
-  const unsigned keep = path_keep | question_class;
-  return {.keep_mask = plus_is_space ? keep & ~plus_class : keep,
+  return {.keep_mask = plus_is_space ? query_keep & ~plus_class : query_keep,
           .reject_mask = hash_class,
-          .plus_is_space = plus_is_space};
+          .plus_is_space = plus_is_space,
+          .stops = plus_is_space ? &query_plus_stops : &query_stops};
 }
 
 // Appends component in canonical form (RFC 3986 section 6.2.2): escapes get
@@ -83,6 +111,56 @@ constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
 // rejected raw byte.
 [[nodiscard]] bool append_canonical(std::string_view component, const ComponentRules& rules,
                                     KeyBuffer& out);
+
+// Returns the maximum size of the canonical form of count input bytes, as an
+// escape is three bytes for one.
+constexpr std::size_t max_canonical_bytes(std::size_t count) noexcept { return 3 * count; }
+
+// Copies count bytes from in to out, which do not overlap. The runs of a key
+// are a few bytes long, and a call to memcpy costs more than copying them.
+// So up to 64 bytes are copied as fixed-size blocks, which may overlap each
+// other but never cross the ends of in or out.
+inline void copy_bytes(char* out, const char* in, std::size_t count) noexcept {
+  if (count > 64) {
+    std::memcpy(out, in, count);
+  } else if (count >= 16) {
+    for (std::size_t i = 0; i + 16 < count; i += 16) {
+      std::memcpy(out + i, in + i, 16);
+    }
+    std::memcpy(out + count - 16, in + count - 16, 16);
+  } else if (count >= 8) {
+    std::memcpy(out, in, 8);
+    std::memcpy(out + count - 8, in + count - 8, 8);
+  } else if (count >= 4) {
+    std::memcpy(out, in, 4);
+    std::memcpy(out + count - 4, in + count - 4, 4);
+  } else {
+    for (std::size_t i = 0; i < count; ++i) {
+      out[i] = in[i];
+    }
+  }
+}
+
+// Copies text[from, to), bytes that rules keep, to out and returns the end of
+// the copy, lowercasing letters when rules.fold_lower is set.
+inline char* copy_run(std::string_view text, std::size_t from, std::size_t to,
+                      const ComponentRules& rules, char* out) noexcept {
+  const std::size_t count = to - from;
+  copy_bytes(out, text.data() + from, count);
+  if (rules.fold_lower) {
+    for (std::size_t i = 0; i < count; ++i) {
+      out[i] = to_lower(out[i]);
+    }
+  }
+  return out + count;
+}
+
+// Writes the canonical form of the byte at text[at], which rules do not keep,
+// to out and advances out past it. Returns the position after what it read (3
+// past a '%' escape), or std::string_view::npos for a malformed escape or a
+// rejected byte. out must have room for three bytes.
+std::size_t encode_stop(std::string_view text, std::size_t at, const ComponentRules& rules,
+                        char*& out) noexcept;
 
 // Appends value with every byte but the unreserved ones escaped, so the result
 // contains no delimiter of the key grammar.

@@ -160,7 +160,6 @@ class AuthAwareKeyPolicy final : public CacheKeyPolicy {
   [[nodiscard]] KeyStatus append_path(const Request& request, KeyBuffer& out) const;
   [[nodiscard]] KeyStatus append_variant(const Request& request, KeyBuffer& out) const;
   [[nodiscard]] KeyStatus append_query(const Request& request, KeyBuffer& out) const;
-  [[nodiscard]] bool keeps_parameter(std::string_view canonical_name) const noexcept;
 
   Options options_;
   std::unique_ptr<const UserDigest> user_digest_;  // set when vary_by is user

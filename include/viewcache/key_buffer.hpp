@@ -30,6 +30,15 @@ class KeyBuffer {
 
   void push_back(char c) { bytes_.push_back(c); }
 
+  // Appends count uninitialized bytes and returns a pointer to the first. For
+  // writers that know a bound on what they write: they write through the
+  // pointer, then truncate() to what they wrote. Valid until the next change.
+  [[nodiscard]] char* extend(std::size_t count) {
+    const std::size_t old_size = bytes_.size();
+    bytes_.resize(old_size + count, boost::container::default_init);
+    return bytes_.data() + old_size;
+  }
+
   // Shortens the buffer to size bytes. Does nothing when size >= this->size().
   void truncate(std::size_t size) noexcept {
     if (size < bytes_.size()) {
