@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -147,7 +148,7 @@ bool names_in_order(const Parameter& previous, const Parameter& next, const char
 // One scan finds the delimiters and the bytes to escape at once. Writing goes
 // through a pointer into space reserved for the longest result: three bytes
 // per byte read, plus the '&' written after every parameter and removed after
-// the last. The query is first copied whole; until a byte is rewritten or
+// the last. The query is first copied whole. Until a byte is rewritten or
 // left out (in_place), out contains the bytes still to read at their final
 // place, so runs need no copy.
 bool write_parameters(std::string_view query, const AuthAwareKeyPolicy::QueryOptions& options,
@@ -232,27 +233,48 @@ bool write_parameters(std::string_view query, const AuthAwareKeyPolicy::QueryOpt
   return valid;
 }
 
-// Rewrites the query at [query_begin, out.size()) with its parameters in
-// order of name, then of position, which makes the sort stable. The sorted
-// query has the same length, so it is written over the old one.
-void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
-  const std::size_t query_bytes = out.size() - query_begin;
-  // The copy is indexed by offsets into out minus query_begin.
-  KeyBuffer copy;
-  const char* const source = copy.extend(query_bytes);
-  detail::copy_bytes(copy.data(), out.view().data() + query_begin, query_bytes);
-
-  const auto name_of = [source, query_begin](const Parameter& parameter) {
-    return std::string_view{source + (parameter.name_begin - query_begin),
-                            parameter.name_end - parameter.name_begin};
-  };
-  std::sort(parameters.begin(), parameters.end(), [&](const Parameter& a, const Parameter& b) {
+// Sorts parameters by name, then by position, which makes the sort stable.
+// source + offset - query_begin is the byte at an offset into out.
+void sort_parameters(Parameters& parameters, const char* source, std::size_t query_begin) {
+  const auto less = [source, query_begin](const Parameter& a, const Parameter& b) {
     if (a.prefix != b.prefix) {
       return a.prefix < b.prefix;
     }
-    const int order = name_of(a).compare(name_of(b));
+    const std::string_view a_name{source + (a.name_begin - query_begin), a.name_end - a.name_begin};
+    const std::string_view b_name{source + (b.name_begin - query_begin), b.name_end - b.name_begin};
+    const int order = a_name.compare(b_name);
     return order < 0 || (order == 0 && a.position < b.position);
-  });
+  };
+
+  // Insertion sort for the few parameters of a typical query, which skips
+  // the setup of std::sort.
+  if (parameters.size() > 16) {
+    std::sort(parameters.begin(), parameters.end(), less);
+    return;
+  }
+  for (std::size_t i = 1; i < parameters.size(); ++i) {
+    const Parameter parameter = parameters[i];
+    std::size_t j = i;
+    for (; j > 0 && less(parameter, parameters[j - 1]); --j) {
+      parameters[j] = parameters[j - 1];
+    }
+    parameters[j] = parameter;
+  }
+}
+
+// Rewrites the query at [query_begin, out.size()) with its parameters in
+// order of name, then of position. The sorted query has the same length, so
+// it is written over the old one, from a copy.
+void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
+  const std::size_t query_bytes = out.size() - query_begin;
+  // A query that fits is copied to the stack, which costs less than setting
+  // up a KeyBuffer.
+  std::array<char, 256> stack_copy;
+  KeyBuffer heap_copy;
+  char* const source =
+      query_bytes <= stack_copy.size() ? stack_copy.data() : heap_copy.extend(query_bytes);
+  detail::copy_bytes(source, out.view().data() + query_begin, query_bytes);
+  sort_parameters(parameters, source, query_begin);
 
   char* const first = out.data() + query_begin;
   char* write = first;
@@ -335,13 +357,10 @@ AuthAwareKeyPolicy& AuthAwareKeyPolicy::operator=(AuthAwareKeyPolicy&&) noexcept
 
 KeyStatus AuthAwareKeyPolicy::append_key(const Request& request, KeyBuffer& out) const {
   const std::size_t begin = out.size();
-  out.append(key_prefix);
-
   if (const KeyStatus status = append_path(request, out); status != KeyStatus::ok) {
     return status;
   }
 
-  out.push_back('/');
   if (const KeyStatus status = append_variant(request, out); status != KeyStatus::ok) {
     return status;
   }
@@ -361,11 +380,9 @@ KeyStatus AuthAwareKeyPolicy::append_key(const Request& request, KeyBuffer& out)
 // of /post/50, whose family is "view//post/50/".
 KeyStatus AuthAwareKeyPolicy::append_family(const Request& request, KeyBuffer& out) const {
   const std::size_t begin = out.size();
-  out.append(key_prefix);
   if (const KeyStatus status = append_path(request, out); status != KeyStatus::ok) {
     return status;
   }
-  out.push_back('/');
 
   if (out.size() - begin > options_.max_key_bytes) {
     shorten(out, begin, options_.max_key_bytes);
@@ -380,26 +397,39 @@ KeyStatus AuthAwareKeyPolicy::append_path(const Request& request, KeyBuffer& out
                                            ? detail::decoded_path_rules(fold_lower)
                                            : detail::received_path_rules(fold_lower);
 
+  // The prefix, the path and the '/' after it are written through one
+  // pointer, into space for the longest result. That is two bytes more than
+  // the longest canonical path, because an empty path becomes "/".
   const std::size_t begin = out.size();
-  if (!detail::append_canonical(request.path, rules, out)) {
+  char* const first =
+      out.extend(key_prefix.size() + detail::max_canonical_bytes(request.path.size()) + 2);
+  std::memcpy(first, key_prefix.data(), key_prefix.size());
+  char* const path_begin = first + key_prefix.size();
+  char* path_end = detail::write_canonical(request.path, rules, path_begin);
+  if (path_end == nullptr) {
+    out.truncate(begin);
     return KeyStatus::invalid_path;
   }
+
   // Only an absolute path (origin-form, RFC 9112 section 3.2.1) has dot
   // segments to resolve; anything else is keyed as received.
-  if (path.remove_dot_segments && out.size() > begin && out.view()[begin] == '/') {
-    detail::remove_dot_segments(out, begin);
+  if (path.remove_dot_segments && path_end > path_begin && *path_begin == '/') {
+    path_end = path_begin + detail::remove_dot_segments(
+                                path_begin, static_cast<std::size_t>(path_end - path_begin));
   }
   if (path.trailing_slash == TrailingSlash::strip) {
-    while (out.size() > begin + 1 && out.view().back() == '/') {
-      out.truncate(out.size() - 1);
+    while (path_end - path_begin > 1 && path_end[-1] == '/') {
+      --path_end;
     }
   }
 
   // An empty path and "/" are the same resource for http and https
   // (RFC 3986 section 6.2.3).
-  if (out.size() == begin) {
-    out.push_back('/');
+  if (path_end == path_begin) {
+    *path_end++ = '/';
   }
+  *path_end++ = '/';
+  out.truncate(begin + static_cast<std::size_t>(path_end - first));
   return KeyStatus::ok;
 }
 

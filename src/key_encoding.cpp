@@ -50,27 +50,29 @@ std::size_t encode_stop(std::string_view text, std::size_t at, const ComponentRu
   return at + 1;
 }
 
-bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
-  const std::size_t begin = out.size();
-  char* const first = out.extend(max_canonical_bytes(component.size()));
-  char* write = first;
+char* write_canonical(std::string_view component, const ComponentRules& rules, char* out) noexcept {
   StopFinder stops(component, *rules.stops);
-
   std::size_t read = 0;
   while (read < component.size()) {
     const std::size_t stop = stops.next(read);
-    write = copy_run(component, read, stop, rules, write);
+    out = copy_run(component, read, stop, rules, out);
     if (stop == component.size()) {
       break;
     }
-    read = encode_stop(component, stop, rules, write);
+    read = encode_stop(component, stop, rules, out);
     if (read == std::string_view::npos) {
-      out.truncate(begin + static_cast<std::size_t>(write - first));
-      return false;
+      return nullptr;
     }
   }
-  out.truncate(begin + static_cast<std::size_t>(write - first));
-  return true;
+  return out;
+}
+
+bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
+  const std::size_t begin = out.size();
+  char* const first = out.extend(max_canonical_bytes(component.size()));
+  const char* const end = write_canonical(component, rules, first);
+  out.truncate(end == nullptr ? begin : begin + static_cast<std::size_t>(end - first));
+  return end != nullptr;
 }
 
 void append_strict(std::string_view value, KeyBuffer& out) {
@@ -92,10 +94,10 @@ void append_hex(const unsigned char* bytes, std::size_t count, KeyBuffer& out) {
 
 // The algorithm of RFC 3986 section 5.2.4, run in place: the output never
 // grows past the input, so the write position never overtakes the read one.
-void remove_dot_segments(KeyBuffer& out, std::size_t begin) {
-  char* bytes = out.data();
+std::size_t remove_dot_segments(char* bytes, std::size_t size) noexcept {
+  constexpr std::size_t begin = 0;
   std::size_t read = begin;
-  std::size_t end = out.size();
+  std::size_t end = size;
   std::size_t write = begin;
 
   const auto input_starts_with = [&](std::string_view prefix) {
@@ -137,7 +139,7 @@ void remove_dot_segments(KeyBuffer& out, std::size_t begin) {
       } while (read < end && bytes[read] != '/');
     }
   }
-  out.truncate(write);
+  return write;
 }
 
 std::string_view glob_error(std::string_view pattern) noexcept {

@@ -107,10 +107,17 @@ constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
 // Appends component in canonical form (RFC 3986 section 6.2.2): escapes get
 // uppercase hex, escaped unreserved bytes are decoded, bytes that may not
 // appear raw are escaped, and reserved bytes kept raw stay distinct from their
-// escapes. Returns false, with out partly written, for a malformed escape or a
+// escapes. Returns false, with out unchanged, for a malformed escape or a
 // rejected raw byte.
 [[nodiscard]] bool append_canonical(std::string_view component, const ComponentRules& rules,
                                     KeyBuffer& out);
+
+// Writes component in canonical form, as append_canonical() appends it, to
+// out, which has room for max_canonical_bytes(component.size()) bytes.
+// Returns the end of what it wrote, or nullptr where append_canonical()
+// returns false.
+[[nodiscard]] char* write_canonical(std::string_view component, const ComponentRules& rules,
+                                    char* out) noexcept;
 
 // Returns the maximum size of the canonical form of count input bytes, as an
 // escape is three bytes for one.
@@ -169,9 +176,9 @@ void append_strict(std::string_view value, KeyBuffer& out);
 // Appends the uppercase hex digits of bytes.
 void append_hex(const unsigned char* bytes, std::size_t count, KeyBuffer& out);
 
-// Removes "." and ".." segments (RFC 3986 section 5.2.4) from out's bytes at
-// [begin, out.size()), in place.
-void remove_dot_segments(KeyBuffer& out, std::size_t begin);
+// Removes "." and ".." segments (RFC 3986 section 5.2.4) from the path at
+// bytes[0, size), in place, and returns its new size.
+[[nodiscard]] std::size_t remove_dot_segments(char* bytes, std::size_t size) noexcept;
 
 // Returns an empty string when pattern is a valid glob, else the reason.
 [[nodiscard]] std::string_view glob_error(std::string_view pattern) noexcept;

@@ -157,6 +157,7 @@ class AuthAwareKeyPolicy final : public CacheKeyPolicy {
  private:
   struct UserDigest;
 
+  // Appends "view/<canonical path>/", the family before any shortening.
   [[nodiscard]] KeyStatus append_path(const Request& request, KeyBuffer& out) const;
   [[nodiscard]] KeyStatus append_variant(const Request& request, KeyBuffer& out) const;
   [[nodiscard]] KeyStatus append_query(const Request& request, KeyBuffer& out) const;
