@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 #include "digest.hpp"
@@ -267,12 +268,14 @@ void sort_parameters(Parameters& parameters, const char* source, std::size_t que
 // it is written over the old one, from a copy.
 void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& out) {
   const std::size_t query_bytes = out.size() - query_begin;
-  // A query that fits is copied to the stack, which costs less than setting
-  // up a KeyBuffer.
+  // A query that fits is copied to the stack, so the common case allocates
+  // nothing and sets up no container.
   std::array<char, 256> stack_copy;
-  KeyBuffer heap_copy;
-  char* const source =
-      query_bytes <= stack_copy.size() ? stack_copy.data() : heap_copy.extend(query_bytes);
+  std::unique_ptr<char[]> heap_copy;
+  if (query_bytes > stack_copy.size()) {
+    heap_copy = std::make_unique_for_overwrite<char[]>(query_bytes);
+  }
+  char* const source = heap_copy ? heap_copy.get() : stack_copy.data();
   detail::copy_bytes(source, out.view().data() + query_begin, query_bytes);
   sort_parameters(parameters, source, query_begin);
 

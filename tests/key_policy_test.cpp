@@ -119,6 +119,21 @@ TEST(AuthAwareKeyPolicy, RepeatedNamesKeepValueOrder) {
   EXPECT_EQ(key_of(policy, get("/s", "tag=b&x=1&tag=a")), "view//s/anon?tag=b&tag=a&x=1");
 }
 
+// More than 16 parameters and more than 256 bytes of query: the encoder
+// sorts such a query with std::sort and copies it aside on the heap.
+TEST(AuthAwareKeyPolicy, LongQueryIsSortedStably) {
+  const AuthAwareKeyPolicy policy({.max_key_bytes = 4096});
+  std::string query;
+  std::string sorted;
+  for (int i = 39; i >= 0; --i) {
+    const std::string name = "parameter-" + std::to_string(100 + i);
+    query += name + "=b&" + name + "=a&";
+    sorted = name + "=b&" + name + "=a" + (sorted.empty() ? "" : "&") + sorted;
+  }
+  ASSERT_GT(query.size(), 256U);
+  EXPECT_EQ(key_of(policy, get("/s", query)), "view//s/anon?" + sorted);
+}
+
 TEST(AuthAwareKeyPolicy, UnsafeBytesAreEscaped) {
   const AuthAwareKeyPolicy policy;
   const std::string path{"/a b\r\n\0\x7F\xC3\xA9", 10};
