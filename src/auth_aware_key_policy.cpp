@@ -141,29 +141,46 @@ bool names_in_order(const Parameter& previous, const Parameter& next, const char
   return previous_name <= std::string_view{bytes + next.name_begin, next.name_end - next.name_begin};
 }
 
+// Appends to parameters the one whose name is [name, name_end) and whose
+// value ends at end, all pointers into the bytes of a KeyBuffer, and clears
+// sorted when its name sorts before the previous one's.
+void record_parameter(const char* bytes, const char* name, const char* name_end, const char* end,
+                      Parameters& parameters, bool& sorted) {
+  const auto offset = [bytes](const char* at) { return static_cast<std::uint32_t>(at - bytes); };
+  const Parameter parameter{offset(name), offset(name_end), offset(end),
+                            static_cast<std::uint32_t>(parameters.size()),
+                            name_prefix({name, static_cast<std::size_t>(name_end - name)})};
+  if (sorted && !parameters.empty()) {
+    sorted = names_in_order(parameters.back(), parameter, bytes);
+  }
+  parameters.push_back(parameter);
+}
+
 // Appends the parameters of a sorted-mode query in canonical form, in the
 // order received and separated by '&', leaving out empty parameters and those
 // the ignore and allow lists drop. Records each in parameters and clears
 // sorted when two are out of order. Returns false for an invalid query.
 //
 // One scan finds the delimiters and the bytes to escape at once. Writing goes
-// through a pointer into space reserved for the longest result: three bytes
-// per byte read, plus the '&' written after every parameter and removed after
-// the last. The query is first copied whole. Until a byte is rewritten or
+// through a pointer into space reserved for the longest result: the bound of
+// max_canonical_bytes(), plus the '&' written after every parameter and
+// removed after the last. The query is first copied whole. Until a byte is rewritten or
 // left out (in_place), out contains the bytes still to read at their final
 // place, so runs need no copy.
 bool write_parameters(std::string_view query, const AuthAwareKeyPolicy::QueryOptions& options,
                       const detail::ComponentRules& rules, KeyBuffer& out, Parameters& parameters,
                       bool& sorted) {
   const bool filters = !options.ignore.empty() || options.allow.has_value();
+  const detail::StopSet& stop_set =
+      options.plus_is_space ? detail::query_plus_split_stops : detail::query_split_stops;
   const std::size_t begin = out.size();
-  char* const first = out.extend(detail::max_canonical_bytes(query.size()) + 1);
-  const char* const bytes = out.view().data();  // offsets into out index it
-  const auto offset = [bytes](const char* at) { return static_cast<std::uint32_t>(at - bytes); };
+  const std::size_t room = detail::inline_room(out);
+  char* const first =
+      out.extend(detail::max_canonical_bytes(query, rules, room > 0 ? room - 1 : 0) + 1);
+  const char* const bytes = out.view().data();
   detail::copy_bytes(first, query.data(), query.size());
   bool in_place = true;
-  detail::StopFinder stops(query, options.plus_is_space ? detail::query_plus_split_stops
-                                                        : detail::query_split_stops);
+  detail::StopFinder stops(query, stop_set);
 
   char* write = first;
   std::size_t read = 0;              // the next byte of query to write
@@ -210,13 +227,7 @@ bool write_parameters(std::string_view query, const AuthAwareKeyPolicy::QueryOpt
       }
     }
     if (name_end != nullptr) {
-      const Parameter parameter{offset(name), offset(name_end), offset(write),
-                                static_cast<std::uint32_t>(parameters.size()),
-                                name_prefix({name, static_cast<std::size_t>(name_end - name)})};
-      if (sorted && !parameters.empty()) {
-        sorted = names_in_order(parameters.back(), parameter, bytes);
-      }
-      parameters.push_back(parameter);
+      record_parameter(bytes, name, name_end, write, parameters, sorted);
       *write++ = '&';
     }
 
@@ -402,10 +413,14 @@ KeyStatus AuthAwareKeyPolicy::append_path(const Request& request, KeyBuffer& out
 
   // The prefix, the path and the '/' after it are written through one
   // pointer, into space for the longest result. That is two bytes more than
-  // the longest canonical path, because an empty path becomes "/".
+  // the prefix and the longest canonical path, because an empty path becomes
+  // "/".
+  constexpr std::size_t extra_bytes = key_prefix.size() + 2;
   const std::size_t begin = out.size();
-  char* const first =
-      out.extend(key_prefix.size() + detail::max_canonical_bytes(request.path.size()) + 2);
+  const std::size_t room = detail::inline_room(out);
+  char* const first = out.extend(
+      extra_bytes +
+      detail::max_canonical_bytes(request.path, rules, room > extra_bytes ? room - extra_bytes : 0));
   std::memcpy(first, key_prefix.data(), key_prefix.size());
   char* const path_begin = first + key_prefix.size();
   char* path_end = detail::write_canonical(request.path, rules, path_begin);

@@ -1,5 +1,6 @@
 #include "key_encoding.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include "ascii.hpp"
@@ -67,9 +68,22 @@ char* write_canonical(std::string_view component, const ComponentRules& rules, c
   return out;
 }
 
+std::size_t max_canonical_bytes(std::string_view text, const ComponentRules& rules,
+                               std::size_t room) noexcept {
+  if (3 * text.size() <= room) {
+    return 3 * text.size();
+  }
+  std::size_t growing_count = 0;
+  for (std::size_t from = 0; from < text.size(); from += 64) {
+    growing_count += static_cast<std::size_t>(std::popcount(stop_bits(text, from, *rules.growing)));
+  }
+  return text.size() + 2 * growing_count;
+}
+
 bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {
   const std::size_t begin = out.size();
-  char* const first = out.extend(max_canonical_bytes(component.size()));
+  char* const first =
+      out.extend(max_canonical_bytes(component, rules, inline_room(out)));
   const char* const end = write_canonical(component, rules, first);
   out.truncate(end == nullptr ? begin : begin + static_cast<std::size_t>(end - first));
   return end != nullptr;

@@ -31,6 +31,9 @@ struct ComponentRules {
   // Every byte that keep_mask does not keep, so the runs between them are
   // copied whole.
   const StopSet* stops = nullptr;
+  // The bytes that are written as a three-byte escape: stops without '%'
+  // unless decoded is set. max_canonical_bytes() counts them.
+  const StopSet* growing = nullptr;
 };
 
 // Character classes, as bits of the table char_class() reads.
@@ -64,11 +67,15 @@ inline constexpr std::array<unsigned char, 256> class_table = make_class_table()
 inline unsigned char_class(char c) noexcept { return class_table[static_cast<unsigned char>(c)]; }
 
 // Builds the set of bytes that a component with keep_mask cannot copy as
-// they are, plus the delimiters listed in also_stop.
-constexpr StopSet make_component_stops(unsigned keep_mask, std::string_view also_stop) {
-  return make_stop_set([keep_mask, also_stop](unsigned char byte) {
-    return (class_table[byte] & keep_mask) != 0 && also_stop.find(static_cast<char>(byte)) ==
-                                                      std::string_view::npos;
+// they are, plus the delimiters listed in also_stop, less those in not_stop.
+constexpr StopSet make_component_stops(unsigned keep_mask, std::string_view also_stop,
+                                       std::string_view not_stop = "") {
+  return make_stop_set([keep_mask, also_stop, not_stop](unsigned char byte) {
+    const auto c = static_cast<char>(byte);
+    if (not_stop.find(c) != std::string_view::npos) {
+      return true;
+    }
+    return (class_table[byte] & keep_mask) != 0 && also_stop.find(c) == std::string_view::npos;
   });
 }
 
@@ -77,6 +84,12 @@ inline constexpr unsigned query_keep = path_keep | question_class;
 inline constexpr StopSet path_stops = make_component_stops(path_keep, "");
 inline constexpr StopSet query_stops = make_component_stops(query_keep, "");
 inline constexpr StopSet query_plus_stops = make_component_stops(query_keep & ~plus_class, "");
+
+// The stop sets without '%', which a received component keeps or shortens.
+inline constexpr StopSet received_path_growing = make_component_stops(path_keep, "", "%");
+inline constexpr StopSet query_growing = make_component_stops(query_keep, "", "%");
+inline constexpr StopSet query_plus_growing =
+    make_component_stops(query_keep & ~plus_class, "", "%");
 
 // The query stop sets plus '&' and '=', so one scan of a sorted-mode query
 // finds its parameters and the bytes to escape.
@@ -90,18 +103,24 @@ constexpr ComponentRules received_path_rules(bool fold_lower) noexcept {
   return {.keep_mask = path_keep,
           .reject_mask = question_class | hash_class,
           .fold_lower = fold_lower,
-          .stops = &path_stops};
+          .stops = &path_stops,
+          .growing = &received_path_growing};
 }
 
 constexpr ComponentRules decoded_path_rules(bool fold_lower) noexcept {
-  return {.keep_mask = path_keep, .decoded = true, .fold_lower = fold_lower, .stops = &path_stops};
+  return {.keep_mask = path_keep,
+          .decoded = true,
+          .fold_lower = fold_lower,
+          .stops = &path_stops,
+          .growing = &path_stops};
 }
 
 constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
   return {.keep_mask = plus_is_space ? query_keep & ~plus_class : query_keep,
           .reject_mask = hash_class,
           .plus_is_space = plus_is_space,
-          .stops = plus_is_space ? &query_plus_stops : &query_stops};
+          .stops = plus_is_space ? &query_plus_stops : &query_stops,
+          .growing = plus_is_space ? &query_plus_growing : &query_growing};
 }
 
 // Appends component in canonical form (RFC 3986 section 6.2.2): escapes get
@@ -113,15 +132,25 @@ constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
                                     KeyBuffer& out);
 
 // Writes component in canonical form, as append_canonical() appends it, to
-// out, which has room for max_canonical_bytes(component.size()) bytes.
+// out, which has room for max_canonical_bytes(component, rules, ...) bytes.
 // Returns the end of what it wrote, or nullptr where append_canonical()
 // returns false.
 [[nodiscard]] char* write_canonical(std::string_view component, const ComponentRules& rules,
                                     char* out) noexcept;
 
-// Returns the maximum size of the canonical form of count input bytes, as an
-// escape is three bytes for one.
-constexpr std::size_t max_canonical_bytes(std::size_t count) noexcept { return 3 * count; }
+// Returns a bound on the size of the canonical form of text under rules. Only
+// the bytes of rules.growing grow, each to a three-byte escape. The loose bound
+// 3 * text.size() is returned without a scan when it is at most room, the
+// inline space a KeyBuffer has left. Otherwise those bytes are counted, so
+// that a key that fits inline is not moved to the heap by a loose bound.
+[[nodiscard]] std::size_t max_canonical_bytes(std::string_view text, const ComponentRules& rules,
+                                              std::size_t room) noexcept;
+
+// Returns the bytes that out can still take without moving to the heap, or 0
+// when it is there already.
+inline std::size_t inline_room(const KeyBuffer& out) noexcept {
+  return out.size() < KeyBuffer::inline_capacity ? KeyBuffer::inline_capacity - out.size() : 0;
+}
 
 // Copies count bytes from in to out, which do not overlap. The runs of a key
 // are a few bytes long, and a call to memcpy costs more than copying them.

@@ -12,8 +12,14 @@
 namespace viewcache::detail {
 namespace {
 
-const StopSet* const all_sets[] = {&path_stops, &query_stops, &query_plus_stops,
-                                   &query_split_stops, &query_plus_split_stops};
+const StopSet* const all_sets[] = {&path_stops,
+                                   &query_stops,
+                                   &query_plus_stops,
+                                   &query_split_stops,
+                                   &query_plus_split_stops,
+                                   &received_path_growing,
+                                   &query_growing,
+                                   &query_plus_growing};
 
 // Text that mixes kept bytes with every kind of stop byte, so runs of every
 // length end at every position of a block.
@@ -70,6 +76,10 @@ TEST(ByteScan, StopSetsMatchCharacterClasses) {
     EXPECT_EQ(query_plus_stops.contains[byte] == 0, query_keeps && c != '+') << byte;
     EXPECT_EQ(query_split_stops.contains[byte] == 0, query_keeps && !delimiter) << byte;
     EXPECT_EQ(query_plus_split_stops.contains[byte] == 0, query_keeps && !delimiter && c != '+')
+        << byte;
+    EXPECT_EQ(received_path_growing.contains[byte] == 0, path_keeps || c == '%') << byte;
+    EXPECT_EQ(query_growing.contains[byte] == 0, query_keeps || c == '%') << byte;
+    EXPECT_EQ(query_plus_growing.contains[byte] == 0, (query_keeps && c != '+') || c == '%')
         << byte;
   }
 }
