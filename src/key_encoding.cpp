@@ -68,16 +68,12 @@ char* write_canonical(std::string_view component, const ComponentRules& rules, c
   return out;
 }
 
-std::size_t max_canonical_bytes(std::string_view text, const ComponentRules& rules,
-                               std::size_t room) noexcept {
-  if (3 * text.size() <= room) {
-    return 3 * text.size();
-  }
-  std::size_t growing_count = 0;
+std::size_t count_growing(std::string_view text, const ComponentRules& rules) noexcept {
+  std::size_t count = 0;
   for (std::size_t from = 0; from < text.size(); from += 64) {
-    growing_count += static_cast<std::size_t>(std::popcount(stop_bits(text, from, *rules.growing)));
+    count += static_cast<std::size_t>(std::popcount(stop_bits(text, from, *rules.growing)));
   }
-  return text.size() + 2 * growing_count;
+  return count;
 }
 
 bool append_canonical(std::string_view component, const ComponentRules& rules, KeyBuffer& out) {

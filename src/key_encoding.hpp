@@ -138,13 +138,19 @@ constexpr ComponentRules query_rules(bool plus_is_space) noexcept {
 [[nodiscard]] char* write_canonical(std::string_view component, const ComponentRules& rules,
                                     char* out) noexcept;
 
+// Returns the number of bytes of text in rules.growing.
+[[nodiscard]] std::size_t count_growing(std::string_view text, const ComponentRules& rules) noexcept;
+
 // Returns a bound on the size of the canonical form of text under rules. Only
 // the bytes of rules.growing grow, each to a three-byte escape. The loose bound
 // 3 * text.size() is returned without a scan when it is at most room, the
 // inline space a KeyBuffer has left. Otherwise those bytes are counted, so
 // that a key that fits inline is not moved to the heap by a loose bound.
-[[nodiscard]] std::size_t max_canonical_bytes(std::string_view text, const ComponentRules& rules,
-                                              std::size_t room) noexcept;
+inline std::size_t max_canonical_bytes(std::string_view text, const ComponentRules& rules,
+                                       std::size_t room) noexcept {
+  const std::size_t loose = 3 * text.size();
+  return loose <= room ? loose : text.size() + 2 * count_growing(text, rules);
+}
 
 // Returns the bytes that out can still take without moving to the heap, or 0
 // when it is there already.
