@@ -302,6 +302,60 @@ void write_sorted(Parameters& parameters, std::size_t query_begin, KeyBuffer& ou
   }
 }
 
+// Appends the parameters of a sorted-mode query, sorted, as write_parameters()
+// and write_sorted() do, but reserves space for one name or value at a time,
+// so that the parameters the ignore and allow lists drop take none. Returns
+// false for an invalid query. It shares no helper that write_parameters()
+// calls per parameter and is never inlined: either made GCC 12 call the
+// helpers out of line there, and a typical key about 10% slower.
+[[gnu::noinline]] bool append_filtered_parameters(std::string_view query,
+                                                  const AuthAwareKeyPolicy::QueryOptions& options,
+                                                  const detail::ComponentRules& rules,
+                                                  KeyBuffer& out) {
+  const std::size_t query_begin = out.size();
+  Parameters parameters;
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view raw = rest.substr(0, amp);
+    rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+    if (raw.empty()) {
+      continue;  // "a=1&&b=2" has the same parameters as "a=1&b=2"
+    }
+
+    const std::size_t start = out.size();
+    if (!parameters.empty()) {
+      out.push_back('&');
+    }
+    const std::size_t name_begin = out.size();
+    const std::size_t equals = raw.find('=');
+    if (!detail::append_canonical(raw.substr(0, equals), rules, out)) {
+      return false;
+    }
+    const std::size_t name_end = out.size();
+    if (!keeps_parameter(options, out.view().substr(name_begin, name_end - name_begin))) {
+      out.truncate(start);
+      continue;
+    }
+
+    if (equals != std::string_view::npos) {
+      out.push_back('=');
+      if (!detail::append_canonical(raw.substr(equals + 1), rules, out)) {
+        return false;
+      }
+    }
+    // The name is read again here, because appending the value may have
+    // moved the buffer to the heap.
+    const std::string_view name = out.view().substr(name_begin, name_end - name_begin);
+    parameters.push_back({static_cast<std::uint32_t>(name_begin),
+                          static_cast<std::uint32_t>(name_end),
+                          static_cast<std::uint32_t>(out.size()),
+                          static_cast<std::uint32_t>(parameters.size()), name_prefix(name)});
+  }
+  write_sorted(parameters, query_begin, out);  // the identity when they are in order
+  return true;
+}
+
 // Replaces the key at [begin, out.size()), longer than max_bytes, by its first
 // bytes, the marker and the hex SHA-256 of the whole key, so the result is
 // exactly max_bytes long.
@@ -498,22 +552,30 @@ KeyStatus AuthAwareKeyPolicy::append_query(const Request& request, KeyBuffer& ou
                                                                : KeyStatus::invalid_query;
   }
 
-  // Parameters are written in canonical form straight after the '?', where
-  // the ignore and allow lists see their canonical names. Only when they are
-  // out of order is the region copied aside and written again, sorted.
   const std::size_t query_begin = out.size();
-  Parameters parameters;
-  bool sorted = true;
-  if (!write_parameters(request.query, query, rules, out, parameters, sorted)) {
+  const bool filters = !query.ignore.empty() || query.allow.has_value();
+  bool valid = true;
+  if (filters && 3 * request.query.size() + 1 > detail::inline_room(out)) {
+    // Space reserved for parameters that the lists drop, such as long
+    // tracking ids, could move out to the heap although the key fits inline.
+    valid = append_filtered_parameters(request.query, query, rules, out);
+  } else {
+    // Parameters are written in canonical form straight after the '?', where
+    // the ignore and allow lists see their canonical names. Only when they
+    // are out of order is the region copied aside and written again, sorted.
+    Parameters parameters;
+    bool sorted = true;
+    valid = write_parameters(request.query, query, rules, out, parameters, sorted);
+    if (valid && !sorted) {
+      write_sorted(parameters, query_begin, out);
+    }
+  }
+  if (!valid) {
     return KeyStatus::invalid_query;
   }
 
-  if (parameters.empty()) {
+  if (out.size() == query_begin) {
     out.truncate(query_begin - 1);  // no parameter kept: no '?'
-    return KeyStatus::ok;
-  }
-  if (!sorted) {
-    write_sorted(parameters, query_begin, out);
   }
   return KeyStatus::ok;
 }
