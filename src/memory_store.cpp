@@ -147,7 +147,8 @@ void validate(const MemoryStore::Options& options) {
 }  // namespace
 
 const std::size_t MemoryStore::entry_overhead =
-    heap_block_bytes(sizeof(detail::MemoryEntry)) + table_slot_bytes + sketch_bytes;
+    heap_block_bytes(sizeof(detail::MemoryEntry)) + table_slot_bytes + sketch_bytes +
+    detail::WTinyLfu::shadow_bytes_per_entry();
 
 const std::size_t MemoryStore::index_overhead =
     sizeof(detail::IndexLink) + index_node_bytes + name_block_slack;

@@ -111,7 +111,7 @@ class MemoryStore final : public Store {
 
   // The fixed bytes charged for each entry: the entry's heap block (with its
   // family link), its hash table slot at the table's lowest load, and its
-  // share of the frequency sketch.
+  // share of the eviction policy's frequency sketch and shadow caches.
   static const std::size_t entry_overhead;
 
   // The bytes charged for each index an entry joins (its family, if any, and

@@ -190,6 +190,14 @@ class WTinyLfu::ShadowCaches {
   std::uint64_t sample_mask_;
   FrequencySketch sketch_;
   std::unordered_map<std::uint64_t, Entry> entries_;
+
+ public:
+  // The heap bytes of one sampled key: its node in entries_ (with the next
+  // pointer, the cached hash and malloc's header) and its bucket pointer.
+  static constexpr std::size_t key_bytes =
+      sizeof(decltype(entries_)::value_type) + 4 * sizeof(void*);
+
+ private:
   // Declared after sketch_ and entries_, so the policies are destroyed first
   // and their lists unlink the nodes before the table frees them.
   std::array<std::unique_ptr<WTinyLfu>, count> policies_;
@@ -224,6 +232,10 @@ WTinyLfu::WTinyLfu(std::size_t max_weight, double window_fraction, FrequencySket
 }
 
 WTinyLfu::~WTinyLfu() = default;
+
+std::size_t WTinyLfu::shadow_bytes_per_entry() noexcept {
+  return (2 * ShadowCaches::key_bytes + default_sample_rate - 1) / default_sample_rate;
+}
 
 void WTinyLfu::record_access(std::uint64_t hash, [[maybe_unused]] bool hit) noexcept {
   sketch_->increment(hash);

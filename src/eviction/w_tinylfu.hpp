@@ -139,6 +139,12 @@ class WTinyLfu {
   // as on_insert does.
   void on_weight_change(PolicyNode& node, std::size_t new_weight, Victims& victims);
 
+  // The shadow caches' memory per entry of the real cache, an estimate: they
+  // keep one key in 16 or fewer, and each shadow cache holds about as many
+  // keys as a sixteenth of the real one, so about two sampled keys per 16
+  // entries once the shadow caches disagree about some keys.
+  [[nodiscard]] static std::size_t shadow_bytes_per_entry() noexcept;
+
   [[nodiscard]] std::size_t weight() const noexcept { return window_weight_ + main_weight(); }
   [[nodiscard]] std::size_t max_weight() const noexcept { return max_weight_; }
   [[nodiscard]] std::size_t entries() const noexcept { return entries_; }
