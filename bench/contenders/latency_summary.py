@@ -21,6 +21,7 @@ import sys
 # Benchmark families, as registered in bench/contenders/*.cpp.
 CACHED = "BM_Hit_Ours_PageCacheCached"
 STORE_GET = "BM_Hit_Ours_MemoryStoreGet"
+BASELINE = "BM_Hit_Baseline_ReadOnlyMap"
 REDIS_TCP = "BM_Hit_Redis_Tcp"
 MEMORY_OURS = "BM_Memory_Ours_MemoryStore"
 MEMORY_HAND_WRITTEN = "BM_Memory_HandWrittenLru"
@@ -154,6 +155,14 @@ def print_cpu_scaling(one_thread, two_threads):
           f"on 1 thread, {format_ns(two_cpu)} on 2")
 
 
+def scaling_of(runs, family):
+    """Return the 2-thread over 1-thread throughput of family, or None."""
+    one_thread, two_threads = runs.get((family, 1), {}), runs.get((family, 2), {})
+    if "items_per_second" in one_thread and "items_per_second" in two_threads:
+        return two_threads["items_per_second"] / one_thread["items_per_second"]
+    return None
+
+
 def print_targets(runs):
     """Print each target with its measured figure, or why it has none."""
     print(f"\n{'target':<52} {'measured':>12} {'goal':>10}  result")
@@ -171,13 +180,17 @@ def print_targets(runs):
     else:
         missing("PageCache::cached hit p50, 1 thread", cached.get("error_message", "no run"))
 
+    ceiling = scaling_of(runs, BASELINE)
     for family, name in ((CACHED, "PageCache::cached"), (STORE_GET, "MemoryStore::get")):
         one_thread, two_threads = runs.get((family, 1), {}), runs.get((family, 2), {})
         title = f"{name} throughput, 2 threads / 1 thread"
-        if "items_per_second" in one_thread and "items_per_second" in two_threads:
-            scaling = two_threads["items_per_second"] / one_thread["items_per_second"]
+        scaling = scaling_of(runs, family)
+        if scaling is not None:
             row(title, f"{scaling:.2f}x", f">= {TARGET_SCALING}x", scaling >= TARGET_SCALING)
             print_cpu_scaling(one_thread, two_threads)
+            if ceiling is not None:
+                print(f"  the read-only baseline scaled {ceiling:.2f}x in this run; "
+                      f"{name} reached {scaling / ceiling:.0%} of it")
         else:
             missing(title, two_threads.get("error_message") or one_thread.get("error_message")
                     or "no run")

@@ -3,8 +3,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "contenders/latency_sampler.hpp"
 #include "contenders/workload.hpp"
@@ -91,6 +96,46 @@ void BM_Hit_Ours_MemoryStoreGetShardOnly(benchmark::State& state) {
   hit_store(state, *filled_store_without_front(), "viewcache MemoryStore::get, front_slots = 0");
 }
 BENCHMARK(BM_Hit_Ours_MemoryStoreGetShardOnly)->Threads(1)->Threads(2)->UseRealTime();
+
+// The scaling ceiling of this machine for a hit: a map built once and only
+// read, whose lookups take no lock and hand out a raw pointer, so two threads
+// write nothing that the other reads. Its 2-thread over 1-thread ratio is
+// what the machine allows; nothing that keeps a cache up to date can beat it.
+const boost::unordered_flat_map<std::string_view, const Page*>& read_only_map() {
+  static const auto map = [] {
+    boost::unordered_flat_map<std::string_view, const Page*> built;
+    for (std::size_t i = 0; i < key_count; ++i) {
+      built.emplace(keys()[i], pages()[i].get());
+    }
+    return built;
+  }();
+  return map;
+}
+
+void BM_Hit_Baseline_ReadOnlyMap(benchmark::State& state) {
+  const auto& map = read_only_map();
+  const std::vector<std::string>& all_keys = keys();
+  std::size_t index = first_key_for(state.thread_index());
+  std::size_t misses = 0;
+
+  LatencySampler sampler(LatencySampler::in_process_batch);
+  for (auto _ : state) {
+    const auto found = map.find(all_keys[index]);
+    misses += found == map.end() ? 1U : 0U;
+    benchmark::DoNotOptimize(found);
+    index = (index + 1) & key_mask;
+    sampler.tick();
+  }
+
+  if (misses != 0) {
+    state.SkipWithError("the read-only map missed a benchmark key");
+    return;
+  }
+  sampler.report(state);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("baseline: read-only flat map, no lock, no refcount");
+}
+BENCHMARK(BM_Hit_Baseline_ReadOnlyMap)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace viewcache::bench
