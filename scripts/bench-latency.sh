@@ -10,7 +10,7 @@
 # Installs the contenders' packages, builds viewcache_latency_bench in the
 # release preset, runs it (3 repetitions, stopped after 10 minutes), writes
 # build/release/latency.json and prints a summary with viewcache's figures
-# against its targets. Takes about two minutes on 2 cores once the packages
+# against its targets. Takes about a minute and a half on 2 cores once the packages
 # are installed. bench/plot.py turns the JSON into docs/img/hit-latency-p50.png.
 set -euo pipefail
 
