@@ -47,8 +47,7 @@ void FrontCache::buffer_hit(Stripe& stripe, BufferedHit hit, Clock::time_point n
     return;
   }
 
-  constexpr std::size_t max_dropped = HitBatch::capacity * 15;
-  if (now >= stripe.next_replay || stripe.dropped >= max_dropped) {
+  if (now >= stripe.next_replay || stripe.dropped >= HitBatch::max_dropped) {
     full = buffer;
     buffer.size = 0;
     stripe.dropped = 0;

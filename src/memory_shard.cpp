@@ -74,6 +74,7 @@ void MemoryShard::replay_hits(std::span<const BufferedHit> hits) {
     if (position != table_.end()) {
       policy_.record_access(hit.hash, true);
       policy_.on_hit(**position);
+      ++replayed_;
     }
   }
 }
@@ -188,6 +189,7 @@ void MemoryShard::add_to(MemoryStore::Stats& stats) const {
   stats.evicted_expired += evicted_expired_;
   stats.erased += erased_;
   stats.invalidated += invalidated_;
+  stats.replayed_hits += replayed_;
 }
 
 void MemoryShard::remove_locked(Table::iterator position) {

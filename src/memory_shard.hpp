@@ -213,6 +213,7 @@ class MemoryShard {
   std::uint64_t evicted_expired_ = 0;
   std::uint64_t erased_ = 0;
   std::uint64_t invalidated_ = 0;
+  std::uint64_t replayed_ = 0;
 };
 
 }  // namespace viewcache::detail

@@ -297,7 +297,8 @@ MemoryStore::Stats MemoryStore::stats() const {
   for (const auto& shard : shards_) {
     shard->add_to(stats);
   }
-  stats.hits += front_->hits();
+  stats.front_hits = front_->hits();
+  stats.hits += stats.front_hits;
   return stats;
 }
 

@@ -22,6 +22,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// The hits a stripe buffers before it replays them (HitBatch::capacity).
+constexpr std::uint64_t detail_batch = 64;
+
 using test::page_of;
 
 // One long-lived thread that runs the functions it is given, one at a time,
@@ -175,6 +178,33 @@ TEST_F(FrontCacheTest, EvictedPagesAreNotServed) {
   }
   EXPECT_LE(hitting, store.stats().entries);
   EXPECT_GT(store.stats().evicted_capacity, 1000U);
+}
+
+// With the clock moving on between buffers, every front-table hit reaches the
+// eviction policy; with the clock standing still, only the floor's sample does.
+TEST_F(FrontCacheTest, FrontHitsAreReplayedToPolicy) {
+  ASSERT_TRUE(store_.put("k", page_of("body"), seconds{3600}));
+  ASSERT_TRUE(store_.get("k"));  // from the shard; fills the front slot
+
+  constexpr std::uint64_t buffers = 20;
+  for (std::uint64_t i = 0; i < buffers * detail_batch; ++i) {
+    ASSERT_TRUE(store_.get("k"));
+    if (i % detail_batch == detail_batch - 1) {
+      clock_->advance(milliseconds{5});
+    }
+  }
+  const MemoryStore::Stats moving = store_.stats();
+  EXPECT_EQ(moving.front_hits, buffers * detail_batch);
+  EXPECT_EQ(moving.replayed_hits, moving.front_hits);
+
+  constexpr std::uint64_t flood = 100 * detail_batch;
+  for (std::uint64_t i = 0; i < flood; ++i) {
+    ASSERT_TRUE(store_.get("k"));
+  }
+  const MemoryStore::Stats standing = store_.stats();
+  EXPECT_EQ(standing.front_hits, moving.front_hits + flood);
+  EXPECT_LE(standing.replayed_hits, moving.replayed_hits + detail_batch)
+      << "a stripe replayed more than one buffer while the clock stood still";
 }
 
 TEST_F(FrontCacheTest, OffServesFromShards) {

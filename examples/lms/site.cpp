@@ -380,13 +380,14 @@ std::string Site::stats_json() const {
   };
   return fmt::format(
       R"({{"store":{{"entries":{},"bytes":{},"hits":{},"misses":{},"inserts":{},"rejected":{},)"
-      R"("evicted_capacity":{},"evicted_expired":{},"erased":{},"invalidated":{}}},)"
+      R"("evicted_capacity":{},"evicted_expired":{},"erased":{},"invalidated":{},)"
+      R"("front_hits":{},"replayed_hits":{}}},)"
       R"("renders":{{"home":{},"explore":{},"course":{},"page":{},"dashboard":{}}},)"
       R"("sessions":{}}})"
       "\n",
       stats.entries, stats.bytes, stats.hits, stats.misses, stats.inserts, stats.rejected,
       stats.evicted_capacity, stats.evicted_expired, stats.erased, stats.invalidated,
-      renders(Route::home),
+      stats.front_hits, stats.replayed_hits, renders(Route::home),
       renders(Route::explore), renders(Route::course), renders(Route::content),
       renders(Route::dashboard), sessions_.size());
 }
