@@ -30,8 +30,9 @@
 // invalidation is visible to the next lookup of every thread. Lock order:
 // shard, then stripe.
 //
-// Trade-off: memory for slots (40 bytes each, allocated when a stripe is
-// first used) and one small allocation per slot fill; a thread whose working
+// Trade-off: memory for slots (44 bytes each with their set's bookkeeping,
+// allocated when a stripe is first used) and one small allocation per slot
+// fill; a thread whose working
 // set outgrows its slots falls through to the shard. Buffered hits reach the
 // eviction policy late, and are replayed only while their entry is still
 // stored.

@@ -116,6 +116,12 @@ class MemoryShard {
 
   [[nodiscard]] Store::Hit get(const HashedKey& key, Clock::time_point now);
 
+  // The eviction policy's memory per entry beyond entry_overhead (its shadow
+  // caches). Fixed at construction, so it needs no lock.
+  [[nodiscard]] std::size_t policy_bytes_per_entry() const noexcept {
+    return policy_.shadow_bytes_per_entry();
+  }
+
   // Tells the eviction policy about hits the front cache served, skipping
   // those whose entry has left the shard since.
   void replay_hits(std::span<const BufferedHit> hits);

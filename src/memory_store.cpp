@@ -147,16 +147,17 @@ void validate(const MemoryStore::Options& options) {
 }  // namespace
 
 const std::size_t MemoryStore::entry_overhead =
-    heap_block_bytes(sizeof(detail::MemoryEntry)) + table_slot_bytes + sketch_bytes +
-    detail::WTinyLfu::shadow_bytes_per_entry();
+    heap_block_bytes(sizeof(detail::MemoryEntry)) + table_slot_bytes + sketch_bytes;
 
 const std::size_t MemoryStore::index_overhead =
     sizeof(detail::IndexLink) + index_node_bytes + name_block_slack;
 
-std::size_t MemoryStore::charge(std::string_view key, const Page& page, const PutOptions& options) {
+std::size_t MemoryStore::charge(std::string_view key, const Page& page,
+                               const PutOptions& options) const {
   const TagViews tags = distinct_tags(options.tags);
   std::size_t bytes = key.size() + key_slack(key) + page.byte_size() + page_heap_slack(page) +
-                      entry_overhead + heap_slack(tags.size() * sizeof(detail::IndexLink), 0);
+                      entry_overhead + shards_.front()->policy_bytes_per_entry() +
+                      heap_slack(tags.size() * sizeof(detail::IndexLink), 0);
   if (!options.family.empty()) {
     bytes += index_overhead + options.family.size();
   }

@@ -405,12 +405,12 @@ TEST_F(MemoryStoreIndexTest, IndexBytesAreCharged) {
   const std::vector<std::string> tags = {"t1", "t22"};
   ASSERT_TRUE(store.put("k", page, seconds{60}, {.family = "fam", .tags = tags}));
   const std::size_t with_indexes =
-      MemoryStore::charge("k", *page, {.family = "fam", .tags = tags});
+      store.charge("k", *page, {.family = "fam", .tags = tags});
   EXPECT_EQ(store.stats().bytes, with_indexes);
 
   // The family and tags add their names, an index node each, and the tag
   // links' heap block.
-  const std::size_t without_indexes = MemoryStore::charge("k", *page);
+  const std::size_t without_indexes = store.charge("k", *page);
   EXPECT_GE(with_indexes - without_indexes, 3 * MemoryStore::index_overhead + 3 + 2 + 3);
 }
 

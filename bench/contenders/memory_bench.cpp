@@ -105,7 +105,8 @@ void BM_Memory_Ours_MemoryStore(benchmark::State& state) {
 
   // Room for every entry with a quarter to spare, so no shard evicts, and the
   // frequency sketch sized for pages of this size, as a user would set it.
-  const std::size_t charged_per_entry = MemoryStore::charge(memory_keys()[0], make_small_page());
+  const std::size_t charged_per_entry =
+      MemoryStore({.expected_page_bytes = 1024}).charge(memory_keys()[0], make_small_page());
   const MemoryStore::Options options{
       .max_bytes = memory_entries * charged_per_entry / 4 * 5,
       .expected_page_bytes = charged_per_entry};

@@ -113,7 +113,8 @@ class MemoryStore final : public Store {
 
   // The fixed bytes charged for each entry: the entry's heap block (with its
   // family link), its hash table slot at the table's lowest load, and its
-  // share of the eviction policy's frequency sketch and shadow caches.
+  // share of the eviction policy's frequency sketch. charge() adds the share
+  // of the policy's shadow caches, which depends on the store's options.
   static const std::size_t entry_overhead;
 
   // The bytes charged for each index an entry joins (its family, if any, and
@@ -125,12 +126,14 @@ class MemoryStore final : public Store {
 
   // Returns the bytes put() charges against max_bytes for page under key:
   // the key, Page::byte_size(), the heap blocks behind both (as glibc's
-  // malloc rounds them), entry_overhead, and index_overhead plus the name for
-  // the family and each distinct tag. The heap blocks are estimated from the
-  // strings' and vectors' capacities, so the charge covers what the entry
-  // really occupies as long as the page was made with std::make_shared.
-  [[nodiscard]] static std::size_t charge(std::string_view key, const Page& page,
-                                          const PutOptions& options = {});
+  // malloc rounds them), entry_overhead, the eviction policy's shadow caches'
+  // share, and index_overhead plus the name for the family and each distinct
+  // tag. The heap blocks are estimated from the strings' and vectors'
+  // capacities, so the charge covers what the entry occupies as long as the
+  // page was made with std::make_shared. The shadow caches' share is larger
+  // when pages are much smaller than Options::expected_page_bytes.
+  [[nodiscard]] std::size_t charge(std::string_view key, const Page& page,
+                                   const PutOptions& options = {}) const;
 
   // Bytes and evictions of the entries put with one StorePutOptions::label.
   struct LabelStats {

@@ -224,6 +224,7 @@ WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries)
       std::max(max_sample_rate(large_shadow_entries),
                std::min(max_sample_rate(small_shadow_entries), default_sample_rate));
   shadow_caches_ = std::make_unique<ShadowCaches>(max_weight_, expected_entries, sample_rate);
+  shadow_sample_rate_ = sample_rate;
 }
 
 WTinyLfu::WTinyLfu(std::size_t max_weight, double window_fraction, FrequencySketch& sketch)
@@ -233,8 +234,11 @@ WTinyLfu::WTinyLfu(std::size_t max_weight, double window_fraction, FrequencySket
 
 WTinyLfu::~WTinyLfu() = default;
 
-std::size_t WTinyLfu::shadow_bytes_per_entry() noexcept {
-  return (2 * ShadowCaches::key_bytes + default_sample_rate - 1) / default_sample_rate;
+std::size_t WTinyLfu::shadow_bytes_per_entry() const noexcept {
+  if (shadow_sample_rate_ == 0) {
+    return 0;
+  }
+  return (3 * ShadowCaches::key_bytes + shadow_sample_rate_ - 1) / shadow_sample_rate_;
 }
 
 void WTinyLfu::record_access(std::uint64_t hash, [[maybe_unused]] bool hit) noexcept {

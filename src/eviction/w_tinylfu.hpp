@@ -139,11 +139,14 @@ class WTinyLfu {
   // as on_insert does.
   void on_weight_change(PolicyNode& node, std::size_t new_weight, Victims& victims);
 
-  // The shadow caches' memory per entry of the real cache, an estimate: they
-  // keep one key in 16 or fewer, and each shadow cache holds about as many
-  // keys as a sixteenth of the real one, so about two sampled keys per 16
-  // entries once the shadow caches disagree about some keys.
-  [[nodiscard]] static std::size_t shadow_bytes_per_entry() noexcept;
+  // The shadow caches' memory per entry of the real cache, an estimate. They
+  // keep one key in sample_rate, each shadow cache holds about 1/sample_rate
+  // of the real one's entries, and the seven of them disagree about some
+  // keys, so this counts three sampled keys per sample_rate entries (the
+  // union measured in a store that samples every key). The rate
+  // is chosen from expected_entries, so a cache of far smaller entries than
+  // expected samples more keys and pays more per entry.
+  [[nodiscard]] std::size_t shadow_bytes_per_entry() const noexcept;
 
   [[nodiscard]] std::size_t weight() const noexcept { return window_weight_ + main_weight(); }
   [[nodiscard]] std::size_t max_weight() const noexcept { return max_weight_; }
@@ -203,6 +206,7 @@ class WTinyLfu {
 
   // Null in a shadow cache's own policy.
   std::unique_ptr<ShadowCaches> shadow_caches_;
+  std::size_t shadow_sample_rate_ = 0;  // zero without shadow caches
   std::size_t current_shadow_ = 0;  // the shadow cache whose window size is in use
 };
 
