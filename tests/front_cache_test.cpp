@@ -23,7 +23,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // The hits a stripe buffers before it replays them (HitBatch::capacity).
-constexpr std::uint64_t detail_batch = 64;
+constexpr std::uint64_t replay_batch = 64;
 
 using test::page_of;
 
@@ -187,23 +187,23 @@ TEST_F(FrontCacheTest, FrontHitsAreReplayedToPolicy) {
   ASSERT_TRUE(store_.get("k"));  // from the shard; fills the front slot
 
   constexpr std::uint64_t buffers = 20;
-  for (std::uint64_t i = 0; i < buffers * detail_batch; ++i) {
+  for (std::uint64_t i = 0; i < buffers * replay_batch; ++i) {
     ASSERT_TRUE(store_.get("k"));
-    if (i % detail_batch == detail_batch - 1) {
+    if (i % replay_batch == replay_batch - 1) {
       clock_->advance(milliseconds{5});
     }
   }
   const MemoryStore::Stats moving = store_.stats();
-  EXPECT_EQ(moving.front_hits, buffers * detail_batch);
+  EXPECT_EQ(moving.front_hits, buffers * replay_batch);
   EXPECT_EQ(moving.replayed_hits, moving.front_hits);
 
-  constexpr std::uint64_t flood = 100 * detail_batch;
+  constexpr std::uint64_t flood = 100 * replay_batch;
   for (std::uint64_t i = 0; i < flood; ++i) {
     ASSERT_TRUE(store_.get("k"));
   }
   const MemoryStore::Stats standing = store_.stats();
   EXPECT_EQ(standing.front_hits, moving.front_hits + flood);
-  EXPECT_LE(standing.replayed_hits, moving.replayed_hits + detail_batch)
+  EXPECT_LE(standing.replayed_hits, moving.replayed_hits + replay_batch)
       << "a stripe replayed more than one buffer while the clock stood still";
 }
 

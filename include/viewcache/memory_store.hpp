@@ -108,7 +108,7 @@ class MemoryStore final : public Store {
     std::uint64_t erased = 0;             // removed by erase() or replaced by put()
     std::uint64_t invalidated = 0;        // removed by erase_family() or erase_tag()
     std::uint64_t front_hits = 0;         // hits served by the front tables, within hits
-    std::uint64_t replayed_hits = 0;      // front hits the eviction policy has been told of
+    std::uint64_t replayed_hits = 0;      // front hits replayed into the eviction policy
   };
 
   // The fixed bytes charged for each entry: the entry's heap block (with its
