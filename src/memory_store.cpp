@@ -197,15 +197,14 @@ MemoryStore::~MemoryStore() = default;
 Store::Hit MemoryStore::get(std::string_view key) {
   const detail::HashedKey hashed{key, hash(key)};
   const Clock::time_point now = options_.clock->now();
-  detail::HitBatch full;
-  if (!front_->enabled()) {
-    return shard_for(hashed.hash).get(hashed, now);
-  }
-  if (Hit hit = front_->get(hashed, now, full)) {
-    if (full.size != 0) {
-      replay(full);
+  if (front_->enabled()) {
+    detail::HitBatch full;
+    if (Hit hit = front_->get(hashed, now, full)) {
+      if (full.size != 0) {
+        replay(full);
+      }
+      return hit;
     }
-    return hit;
   }
   return shard_for(hashed.hash).get(hashed, now);
 }
