@@ -2,8 +2,8 @@
 //
 // BM_StoreLookup_Crafted: 4,096 keys chosen so that, under hash seed 1, they
 // all start their probe in the same place of a shard's table. A store that
-// used that seed (as an unseeded hash would) serves them from one long probe
-// chain; a store with its own random seed must serve them about as fast as
+// used that seed, as an unseeded hash would, serves them from one long probe
+// chain. A store with its own random seed must serve them about as fast as
 // ordinary keys. Compare /seed_known:0 with BM_StoreLookup_Ordinary in the
 // same run.
 //

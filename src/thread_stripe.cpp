@@ -12,7 +12,7 @@ namespace {
 constexpr std::size_t max_stripes = 64;
 
 // How many live threads use each stripe. A thread takes the least used
-// stripe when it first asks and gives it back when it exits, so threads that
+// stripe on its first call and gives it back when it exits, so threads that
 // come and go (thread pools, benchmark runs) do not drift onto shared stripes.
 class StripeClaims {
  public:
@@ -39,7 +39,7 @@ StripeClaims& claims() {
   return *instance;
 }
 
-// One per thread: holds the thread's stripe and gives it back at exit.
+// The calling thread's claim on its stripe, given back when the thread exits.
 struct StripeClaim {
   StripeClaim() : stripe(claims().claim()) {}
   ~StripeClaim() { claims().release(stripe); }

@@ -19,9 +19,9 @@ inline constexpr std::size_t cache_line_bytes = 64;
 // up, from 2 to 64. Fixed for the life of the process.
 [[nodiscard]] std::size_t stripe_count() noexcept;
 
-// The calling thread's stripe in [0, stripe_count()). A thread takes the
-// stripe fewest live threads use when it first asks, and keeps it until it
-// exits, so while there are no more live threads than stripes, no two threads
+// Returns the calling thread's stripe in [0, stripe_count()). A thread takes
+// the stripe fewest live threads use on its first call and keeps it until it
+// exits. So while there are no more live threads than stripes, no two threads
 // share one.
 [[nodiscard]] std::size_t this_thread_stripe() noexcept;
 

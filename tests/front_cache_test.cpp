@@ -80,8 +80,8 @@ std::string served(Worker& worker, MemoryStore& store, const std::string& key) {
   return body;
 }
 
-// Gets key on the worker until its front table holds it: the first hit comes
-// from the shard and fills the slot, the next ones come from the slot.
+// Gets key on the worker until its front table contains it. The first hit
+// comes from the shard and fills the slot, and the next ones come from the slot.
 void warm(Worker& worker, MemoryStore& store, const std::string& key) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_NE(served(worker, store, key), "miss") << key;
@@ -157,9 +157,10 @@ TEST_F(FrontCacheTest, ClearIsSeenByOtherThreads) {
   EXPECT_EQ(served(worker_, store_, "k"), "miss");
 }
 
-// Every key is read until the reader's front table holds it, then the store
-// is pushed far over its budget. A key the front table still served after
-// its entry was evicted would make more keys hit than the store holds.
+// Every key is read until the reader's front table contains it, while the
+// store is pushed far over its budget. A key the front table still served
+// after its entry was evicted would make more keys hit than the store has
+// entries.
 TEST_F(FrontCacheTest, EvictedPagesAreNotServed) {
   MemoryStore store({.max_bytes = 64 * 1024, .shards = 1, .clock = clock_, .hash_seed = 3});
   const auto page = page_of(std::string(1000, 'x'));
@@ -201,9 +202,9 @@ TEST_F(FrontCacheTest, FrontHitsAreReplayedToPolicy) {
   for (std::uint64_t i = 0; i < flood; ++i) {
     ASSERT_TRUE(store_.get("k"));
   }
-  const MemoryStore::Stats standing = store_.stats();
-  EXPECT_EQ(standing.front_hits, moving.front_hits + flood);
-  EXPECT_LE(standing.replayed_hits, moving.replayed_hits + replay_batch)
+  const MemoryStore::Stats frozen = store_.stats();
+  EXPECT_EQ(frozen.front_hits, moving.front_hits + flood);
+  EXPECT_LE(frozen.replayed_hits, moving.replayed_hits + replay_batch)
       << "a stripe replayed more than one buffer while the clock stood still";
 }
 

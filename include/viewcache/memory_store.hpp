@@ -124,14 +124,15 @@ class MemoryStore final : public Store {
   // two entries share a name. The entry weight is therefore an upper bound.
   static const std::size_t index_overhead;
 
-  // Returns the bytes put() charges against max_bytes for page under key:
-  // the key, Page::byte_size(), the heap blocks behind both (as glibc's
-  // malloc rounds them), entry_overhead, the eviction policy's shadow caches'
-  // share, and index_overhead plus the name for the family and each distinct
-  // tag. The heap blocks are estimated from the strings' and vectors'
-  // capacities, so the charge covers what the entry occupies as long as the
-  // page was made with std::make_shared. The shadow caches' share is larger
-  // when pages are much smaller than Options::expected_page_bytes.
+  // Returns the bytes put() charges against max_bytes for page under key.
+  // That is the key, Page::byte_size() and the heap blocks behind both (as
+  // glibc's malloc rounds them), plus entry_overhead and the eviction
+  // policy's shadow caches' share. The family and each distinct tag add
+  // index_overhead and their name. The heap blocks are estimated from the
+  // strings' and vectors' capacities, so the charge covers what the entry
+  // occupies as long as the page was made with std::make_shared. The shadow
+  // caches' share is larger when pages are much smaller than
+  // Options::expected_page_bytes.
   [[nodiscard]] std::size_t charge(std::string_view key, const Page& page,
                                    const PutOptions& options = {}) const;
 

@@ -220,9 +220,9 @@ WTinyLfu::WTinyLfu(std::size_t max_weight, std::size_t expected_entries)
     }
     return rate;
   };
-  // TODO: the rate is fixed from expected_entries. A cache whose entries are
-  // far smaller than expected samples more keys than it needs, and
-  // MemoryStore::charge() makes each entry pay for them; the rate should
+  // TODO: the rate is fixed from expected_entries, so a cache whose entries
+  // are far smaller than expected samples more keys than it needs.
+  // MemoryStore::charge() makes each entry pay for them. The rate should
   // follow the real entry count, as the sketch's size does.
   const std::size_t sample_rate =
       std::max(max_sample_rate(large_shadow_entries),

@@ -140,7 +140,7 @@ class WTinyLfu {
   void on_weight_change(PolicyNode& node, std::size_t new_weight, Victims& victims);
 
   // The shadow caches' memory per entry of the real cache, an estimate. They
-  // keep one key in sample_rate, each shadow cache holds about 1/sample_rate
+  // keep one key in sample_rate, each shadow cache keeps about 1/sample_rate
   // of the real one's entries, and the seven of them disagree about some
   // keys, so this counts three sampled keys per sample_rate entries (the
   // union measured in a store that samples every key). The rate
